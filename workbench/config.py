@@ -1,0 +1,386 @@
+"""``workbench.toml``: find it, read it, expand ``${VAR}``, validate it.
+
+The file is the one place that says which sources exist, which lake datasets they
+hold and which reports can be run. Everything else (notebooks, the CLI, the scheduler)
+builds a :class:`~workbench.core.Workbench` from the object returned here, so they all
+see the same sources and the same rules.
+
+Errors are one line naming the file, the key and the fix, because the file is written
+by hand and the person reading the error has it open in an editor.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+CONFIG_NAME = "workbench.toml"
+ENV_CONFIG = "WORKBENCH_CONFIG"
+
+Role = Literal["oltp", "warehouse", "lake"]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(value: Any, *, what: str = "duration") -> float | None:
+    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"1h"``, ``"250ms"``; ``None``/0 means none."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number of seconds or a string like '30s', '5m', '1h'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(
+                f"{what} {value!r} is not a duration; write seconds or '30s', '5m', '1h'"
+            )
+        seconds = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
+    if seconds < 0:
+        raise ValueError(f"{what} must not be negative")
+    return seconds or None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(_Model):
+    """The ``[workbench]`` table: project-wide guard rails."""
+
+    max_rows: int = Field(default=1_000_000, gt=0)
+    statement_timeout: float | None = 300.0
+    reports_dir: str = "reports"
+    runlog: str | None = None
+
+    @field_validator("statement_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, v: Any) -> float | None:
+        return parse_duration(v, what="statement_timeout")
+
+
+class SourceConfig(_Model):
+    """A ``[sources.NAME]`` table."""
+
+    name: str
+    url: str
+    role: Role
+    read_only: bool = True
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "SourceConfig":
+        if self.role == "lake" and not self.read_only:
+            raise ValueError("a lake source is always read-only; remove read_only = false")
+        return self
+
+
+class LakeDataset(_Model):
+    """A ``[lake.NAME]`` table: files in the lake that the hub shows as one view."""
+
+    name: str
+    path: str
+    format: Literal["parquet", "csv", "json", "auto"] = "auto"
+    hive_partitioning: bool = True
+    description: str = ""
+
+    def file_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        lower = self.path.lower()
+        for ext, fmt in ((".parquet", "parquet"), (".csv", "csv"), (".tsv", "csv"),
+                         (".jsonl", "json"), (".ndjson", "json"), (".json", "json")):
+            if lower.endswith(ext) or lower.endswith(ext + ".gz"):
+                return fmt
+        raise ValueError(
+            f"cannot tell the format of {self.path!r}; add format = \"parquet\", \"csv\" or \"json\""
+        )
+
+
+class ReportConfig(_Model):
+    """A ``[reports.NAME]`` table: a notebook with default parameters."""
+
+    name: str
+    notebook: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    schedule: str | None = None
+    timeout: float | None = None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, v: Any) -> float | None:
+        return parse_duration(v, what="timeout")
+
+
+class Config(_Model):
+    """The validated contents of one ``workbench.toml``."""
+
+    path: Path | None = None
+    root: Path
+    settings: Settings = Settings()
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    lake: dict[str, LakeDataset] = Field(default_factory=dict)
+    reports: dict[str, ReportConfig] = Field(default_factory=dict)
+
+    def resolve(self, path: str | os.PathLike[str]) -> Path:
+        """A path from the config, relative to the project root."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolve(self.settings.reports_dir)
+
+    @property
+    def runlog_path(self) -> Path:
+        return self.resolve(self.settings.runlog) if self.settings.runlog else self.reports_dir / "runlog.db"
+
+    def source(self, name: str) -> SourceConfig:
+        try:
+            return self.sources[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sources)) or "none"
+            where = self.path or "the config"
+            raise ConfigError(
+                f"unknown source {name!r}; the sources in {where} are: {known}"
+            ) from None
+
+
+def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """``$WORKBENCH_CONFIG``, else the nearest ``workbench.toml`` from ``start`` upward."""
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"{ENV_CONFIG}={env} does not name a file; fix or unset it")
+        return p.resolve()
+    here = Path(start or os.getcwd()).resolve()
+    for d in (here, *here.parents):
+        candidate = d / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _expand(value: Any, env: dict[str, str], where: str, path: Path) -> Any:
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env and env[name] != "":
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{path}: {where}: environment variable {name} is not set; "
+                f"export it, put it in {path.parent / '.env'}, or write ${{{name}:-default}}"
+            )
+        return _VAR.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, env, f"{where}.{k}" if where else k, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, f"{where}[{i}]", path) for i, v in enumerate(value)]
+    return value
+
+
+def _environment(root: Path) -> dict[str, str]:
+    """The process environment over the project's ``.env`` (the environment wins)."""
+    env: dict[str, str] = {}
+    dotenv = root / ".env"
+    if dotenv.is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    env.update(os.environ)
+    return env
+
+
+def _infer_role(url: str) -> str:
+    if url.startswith("duckdb:"):
+        return "warehouse"
+    if "://" not in url:
+        return "lake"
+    return "oltp"
+
+
+def _absolute_url(url: str, root: Path) -> str:
+    """Make file URLs (sqlite, duckdb) and lake folders absolute against the project root."""
+    for scheme in ("sqlite:///", "duckdb:///"):
+        if url.startswith(scheme):
+            rest = url[len(scheme):]
+            if rest and not rest.startswith("/") and not rest.startswith(":memory:"):
+                return scheme + str(root / rest)
+            return url
+    if "://" not in url and not url.startswith("/"):
+        return str(root / url)
+    return url
+
+
+def _one_line(err: ValidationError, path: Path, prefix: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(x) for x in (prefix, *first["loc"]) if x != "")
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key; remove it or check its spelling"
+    elif first["type"] == "literal_error" and loc.endswith("role"):
+        msg = f"unknown role {first.get('input')!r}; use one of oltp, warehouse, lake"
+    elif first["type"] == "missing":
+        msg = "missing; add it"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"{path}: {loc}: {msg}"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a config. Without a path, :func:`find_config` picks one.
+
+    With no config anywhere, the embedded defaults apply: the demo layout under the
+    current directory (``data/app.db``, ``data/warehouse.duckdb``, ``data/lake``).
+    """
+    p = Path(path).resolve() if path else find_config()
+    if p is None:
+        return default_config(Path.cwd())
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such file; create it or point {ENV_CONFIG} elsewhere") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML ({e}); fix the line it names") from None
+    return parse_config(raw, p)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    root = path.parent
+    env = _environment(root)
+    raw = _expand(raw, env, "", path)
+    known = {"workbench", "sources", "lake", "reports"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{path}: {key}: unknown table; use one of [{'], ['.join(sorted(known))}]")
+    try:
+        settings = Settings(**raw.get("workbench", {}))
+    except ValidationError as e:
+        raise ConfigError(_one_line(e, path, "workbench")) from None
+    except TypeError:
+        raise ConfigError(f"{path}: workbench: must be a table") from None
+
+    def section(name: str) -> dict[str, Any]:
+        value = raw.get(name, {})
+        if not isinstance(value, dict) or any(not isinstance(v, dict) for v in value.values()):
+            raise ConfigError(f"{path}: {name}: write each entry as its own [{name}.NAME] table")
+        return value
+
+    sources: dict[str, SourceConfig] = {}
+    for name, body in section("sources").items():
+        _check_name(name, f"sources.{name}", path)
+        body = dict(body)
+        if "url" not in body:
+            raise ConfigError(f"{path}: sources.{name}.url: missing; add url = \"...\"")
+        if not isinstance(body["url"], str) or not body["url"].strip():
+            raise ConfigError(f"{path}: sources.{name}.url: must be a non-empty string")
+        body.setdefault("role", _infer_role(body["url"]))
+        body["url"] = _absolute_url(body["url"].strip(), root)
+        _check_url(body["url"], f"sources.{name}.url", path)
+        try:
+            sources[name] = SourceConfig(name=name, **body)
+        except ValidationError as e:
+            raise ConfigError(_one_line(e, path, f"sources.{name}")) from None
+
+    lake: dict[str, LakeDataset] = {}
+    for name, body in section("lake").items():
+        _check_name(name, f"lake.{name}", path)
+        if name in sources:
+            raise ConfigError(
+                f"{path}: lake.{name}: the name is already a source; names are shared in SQL, rename one"
+            )
+        try:
+            ds = LakeDataset(name=name, **body)
+            ds.file_format()
+        except ValidationError as e:
+            raise ConfigError(_one_line(e, path, f"lake.{name}")) from None
+        except ValueError as e:
+            raise ConfigError(f"{path}: lake.{name}.path: {e}") from None
+        lake[name] = ds
+
+    reports: dict[str, ReportConfig] = {}
+    for name, body in section("reports").items():
+        _check_name(name, f"reports.{name}", path)
+        try:
+            reports[name] = ReportConfig(name=name, **body)
+        except ValidationError as e:
+            raise ConfigError(_one_line(e, path, f"reports.{name}")) from None
+
+    return Config(path=path, root=root, settings=settings, sources=sources, lake=lake, reports=reports)
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_name(name: str, where: str, path: Path) -> None:
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"{path}: {where}: {name!r} is not a valid name; use letters, digits and _ (it is used in SQL)"
+        )
+
+
+def _check_url(url: str, where: str, path: Path) -> None:
+    if "://" not in url:
+        return  # a lake folder
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{path}: {where}: not a database URL; write e.g. postgresql://user@host/db, "
+            "mysql+pymysql://user@host/db, sqlite:///data/app.db or duckdb:///data/warehouse.duckdb"
+        ) from None
+
+
+DEFAULT_TOML = """\
+# workbench.toml: the sources, lake datasets and reports of this project.
+# ${VAR} reads the environment (or .env); ${VAR:-default} falls back to a default.
+
+[workbench]
+max_rows = 1_000_000          # interactive row cap for wb.sql
+statement_timeout = "5m"      # cancel statements that run longer
+reports_dir = "reports"
+
+[sources.app]                 # the photo app's OLTP database (read-only)
+url = "${WORKBENCH_APP_URL:-sqlite:///data/app.db}"
+role = "oltp"
+
+[sources.warehouse]           # DuckDB, written by sync/load jobs only
+url = "duckdb:///data/warehouse.duckdb"
+role = "warehouse"
+
+[sources.lake]                # files: app logs and classifier outputs
+url = "data/lake"
+role = "lake"
+
+[lake.events]
+path = "data/lake/events/**/*.jsonl"
+description = "app log events (login, view, like), one folder per day"
+
+[lake.labels]
+path = "data/lake/labels/*.parquet"
+description = "photo classifier outputs: content and style labels with scores"
+
+[reports.daily_report]
+notebook = "notebooks/daily_report.ipynb"
+description = "Daily activity of the photo app: new photos, likes, logins, label mix"
+"""
+
+
+def default_config(root: Path) -> Config:
+    """The embedded defaults: the demo layout under ``root``."""
+    return parse_config(tomllib.loads(DEFAULT_TOML), root / CONFIG_NAME)
