@@ -20,3 +20,15 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
+from .core import (
+    Workbench,
+    columns,
+    get_workbench,
+    reset,
+    sources,
+    sql,
+    sql_arrow,
+    sql_batches,
+    tables,
+    use,
+)

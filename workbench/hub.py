@@ -1,0 +1,267 @@
+"""The hub: one in-process DuckDB where every source is visible by name.
+
+- the warehouse (a DuckDB file) is ATTACHed READ_ONLY under its source name, and its
+  tables are also visible unqualified;
+- each ``[lake.NAME]`` dataset is a view over its files (Parquet, CSV, JSON lines; hive
+  partitions become columns);
+- each OLTP source is ATTACHed READ_ONLY under its source name through DuckDB's
+  postgres / mysql / sqlite extensions, loaded offline (:mod:`workbench.extensions`),
+  so ``app.photos`` can be joined with lake files in one statement, with filters and
+  projections pushed down into the OLTP database by the extension;
+- pandas / Arrow / polars DataFrames in the caller's scope are tables by variable name.
+
+Sources that cannot be attached (server down, file missing) are remembered with the
+reason, so a query that needs them fails with that reason instead of "table not found".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Iterator, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from . import binding, extensions
+from .config import Config
+from .dtypes import normalize
+from .errors import QueryCancelledError, QueryError, QueryTimeoutError, ReadOnlySourceError, SourceError
+from .connectors import Source, kind_of, mysql_connect_args, one_line, pg_conninfo, scrub
+
+BATCH_ROWS = 122_880
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _libpq(url: str) -> str:
+    parts = []
+    for k, v in pg_conninfo(url).items():
+        if k in ("connect_timeout", "application_name"):
+            continue
+        v = str(v).replace("\\", "\\\\").replace("'", "\\'")
+        parts.append(f"{k}='{v}'")
+    return " ".join(parts)
+
+
+def _mysql_dsn(url: str) -> str:
+    a = mysql_connect_args(url)
+    parts = [f"host={a['host']}", f"port={a['port']}", f"user={a['user']}"]
+    if a["password"]:
+        parts.append(f"passwd={a['password']}")
+    if a["database"]:
+        parts.append(f"database={a['database']}")
+    return " ".join(parts)
+
+
+def identifiers(sql: str) -> set[str]:
+    """Bare words of ``sql`` outside literals and comments (candidate DataFrame names)."""
+    out: set[str] = set()
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c == "'":
+            i = binding._skip_quoted(sql, i, "'")
+        elif c == '"':
+            j = binding._skip_quoted(sql, i, '"')
+            out.add(sql[i + 1:j - 1].replace('""', '"'))
+            i = j
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+        else:
+            m = _IDENT.match(sql, i)
+            if m and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] in "_.:$")):
+                out.add(m.group(0))
+                i = m.end()
+            else:
+                i += 1
+    return out
+
+
+def _frame_tables(sql: str, frame) -> dict[str, Any]:
+    """DataFrames (pandas, Arrow, polars) named in ``sql`` and defined in ``frame``."""
+    if frame is None:
+        return {}
+    import pandas as pd
+
+    found = {}
+    for name in identifiers(sql):
+        obj = frame.f_locals.get(name, frame.f_globals.get(name))
+        if obj is None:
+            continue
+        if isinstance(obj, (pd.DataFrame, pa.Table, pa.RecordBatch, pa.RecordBatchReader)) or (
+            type(obj).__module__.startswith("polars") and type(obj).__name__ in ("DataFrame", "LazyFrame")
+        ):
+            found[name] = obj
+    return found
+
+
+class Hub:
+    """The DuckDB connection that sees every source; built lazily, reused."""
+
+    def __init__(self, config: Config, sources: Mapping[str, Source]):
+        self.config = config
+        self.sources = sources
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._problems: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self.secrets = [s for src in sources.values() for s in src.secrets]
+        self.warehouses = [n for n, s in sources.items() if s.kind == "duckdb"]
+
+    # -- building -----------------------------------------------------------------
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._con is None:
+                self._con = self._build()
+            return self._con
+
+    def _build(self) -> duckdb.DuckDBPyConnection:
+        con = extensions.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        self._problems = {}
+        for name, src in self.sources.items():
+            try:
+                self._attach(con, name, src)
+            except (duckdb.Error, SourceError) as e:
+                self._problems[name] = scrub(one_line(str(e)), self.secrets)
+        for name, ds in self.config.lake.items():
+            try:
+                con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS SELECT * FROM {self._reader(ds)}")
+            except duckdb.Error as e:
+                self._problems[name] = (
+                    f"lake dataset {name!r} ({ds.path}): {one_line(str(e))}; "
+                    f"run `make demo` to build the demo lake, or fix [lake.{name}] path in workbench.toml"
+                )
+        path = ",".join(["main", *(w for w in self.warehouses if w not in self._problems)])
+        con.execute(f"SET search_path = {_literal(path)}")
+        return con
+
+    def _reader(self, ds) -> str:
+        path = _literal(str(self.config.resolve(ds.path)))
+        hive = "true" if ds.hive_partitioning else "false"
+        fmt = ds.file_format()
+        if fmt == "parquet":
+            return f"read_parquet({path}, hive_partitioning = {hive}, union_by_name = true)"
+        if fmt == "csv":
+            return f"read_csv({path}, hive_partitioning = {hive}, union_by_name = true)"
+        return f"read_json({path}, format = 'newline_delimited', hive_partitioning = {hive}, union_by_name = true)"
+
+    def _attach(self, con, name: str, src: Source) -> None:
+        kind = src.kind
+        alias = _quote(name)
+        if kind == "duckdb":
+            from sqlalchemy.engine import make_url
+
+            path = make_url(src.url).database
+            if not path or path == ":memory:":
+                return
+            import os
+
+            if not os.path.exists(path):
+                raise SourceError(f"{path} does not exist; run `make demo` or `workbench sync` to build it")
+            con.execute(f"ATTACH {_literal(path)} AS {alias} (READ_ONLY)")
+        elif kind == "lake":
+            return  # its datasets are views, created from [lake.*]
+        elif kind == "sqlite":
+            extensions.load_extension(con, "sqlite")
+            path = str(src.path) if getattr(src, "path", None) else ""
+            import os
+
+            if not os.path.exists(path):
+                raise SourceError(f"{path} does not exist; run `make demo` to build it")
+            ro = ", READ_ONLY" if src.read_only else ""
+            con.execute(f"ATTACH {_literal(path)} AS {alias} (TYPE sqlite{ro})")
+        elif kind == "postgresql":
+            extensions.load_extension(con, "postgres")
+            ro = ", READ_ONLY" if src.read_only else ""
+            con.execute(f"ATTACH {_literal(_libpq(src.url))} AS {alias} (TYPE postgres{ro})")
+        elif kind == "mysql":
+            extensions.load_extension(con, "mysql")
+            ro = ", READ_ONLY" if src.read_only else ""
+            con.execute(f"ATTACH {_literal(_mysql_dsn(src.url))} AS {alias} (TYPE mysql{ro})")
+
+    def problem(self, name: str) -> str | None:
+        """Why source or dataset ``name`` is not usable in the hub, or ``None``."""
+        self.connection()
+        return self._problems.get(name)
+
+    def refresh(self) -> None:
+        """Forget the connection (after the warehouse or lake changed); rebuilt on use."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+            self._con = None
+
+    close = refresh
+
+    # -- querying -----------------------------------------------------------------
+    def batches(self, query: str, params: Mapping[str, Any], *, timeout: float | None, frame,
+                source: Source | None = None) -> Iterator[pa.RecordBatch]:
+        sql = binding.prepare(query, params, "dollar")
+        con = self.connection()
+        cur = con.cursor()
+        if source is not None and source.kind == "duckdb":
+            cur.execute(f"SET search_path = {_literal(','.join([source.name, 'main']))}")
+        for name, obj in _frame_tables(query, frame).items():
+            cur.register(name, obj)
+        timer = None
+        state = {"timed_out": False}
+        if timeout:
+            def interrupt() -> None:
+                state["timed_out"] = True
+                cur.interrupt()
+
+            timer = threading.Timer(timeout, interrupt)
+            timer.daemon = True
+            timer.start()
+        try:
+            try:
+                result = cur.execute(sql, dict(params)) if params else cur.execute(sql)
+                reader = result.fetch_record_batch(BATCH_ROWS)
+            except duckdb.Error as e:
+                raise self._error(e, query, timeout, state["timed_out"]) from None
+            empty = True
+            try:
+                for batch in reader:
+                    empty = False
+                    yield normalize(batch)
+            except duckdb.Error as e:
+                raise self._error(e, query, timeout, state["timed_out"]) from None
+            if empty:
+                yield normalize(pa.RecordBatch.from_pylist([], schema=reader.schema))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            cur.close()
+
+    def _error(self, e: duckdb.Error, query: str, timeout, timed_out: bool) -> Exception:
+        msg = scrub(one_line(str(e)), self.secrets)
+        if isinstance(e, duckdb.InterruptException):
+            if timed_out:
+                return QueryTimeoutError(
+                    f"hub: the statement ran longer than {timeout:g} s and was cancelled; "
+                    "narrow it, or raise timeout=... (or statement_timeout in workbench.toml)"
+                )
+            return QueryCancelledError("hub: the statement was cancelled")
+        low = msg.lower()
+        if "read-only" in low or "read only" in low or "readonly" in low:
+            return ReadOnlySourceError(
+                f"hub: {msg}; the hub reads every source read-only: write into the warehouse with "
+                "wb.load(...) or `workbench sync`"
+            )
+        if isinstance(e, duckdb.CatalogException):
+            for name, why in self._problems.items():
+                if re.search(rf"\b{re.escape(name)}\b", query):
+                    return SourceError(f"{name} is not available in the hub: {why}")
+        return QueryError(f"hub: {msg}")

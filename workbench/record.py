@@ -1,0 +1,107 @@
+"""The kernel side of a report run: ``wb.record(name, value)`` and the injected cell's ``begin``.
+
+This module is imported inside report kernels, so it stays light (stdlib only at import).
+
+A run's injected cell calls :func:`begin` with the path of the run's ``params.json``; from
+then on :func:`record` appends one JSON line per value to the run's sidecar file, which
+the runner reads into the run log after the kernel is gone. Outside a run (exploring in
+JupyterLab) :func:`record` only checks and returns the value, so the same notebook works
+both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SIDECAR_ENV = "WORKBENCH_RUN_VALUES"
+MAX_TEXT = 200
+MAX_NAME = 64
+
+_sidecar: str | None = None
+
+
+def begin(params_path: str) -> dict[str, Any]:
+    """Start recording for this run and return its typed parameters (for ``globals().update``).
+
+    Plotly figures are switched to the JSON-only renderer so the executed notebook holds
+    each figure's data once and no copy of plotly.js; the HTML report adds plotly.js once.
+    """
+    from .reports.params import decode
+
+    global _sidecar
+    data = json.loads(Path(params_path).read_text(encoding="utf-8"))
+    _sidecar = data["run"]["values_path"]
+    os.environ[SIDECAR_ENV] = _sidecar
+    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
+    if "plotly.io" in sys.modules:
+        sys.modules["plotly.io"].renderers.default = "plotly_mimetype"
+    return decode(data["parameters"])
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item") and callable(value.item):  # numpy / pandas scalars
+        value = value.item()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"wb.record: value {value!r} is not a finite number")
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"wb.record: text values are at most {MAX_TEXT} characters; shorten it")
+        return value
+    raise TypeError(f"wb.record: record a number or a short text, not {type(value).__name__}")
+
+
+def record(name: str, value: Any) -> Any:
+    """Store ``value`` (a number or a short text) as ``name`` for this run; return ``value``.
+
+    Recording the same name twice in a run keeps the last value.
+    """
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        raise ValueError(f"wb.record: name must be a non-empty text of at most {MAX_NAME} characters")
+    plain = _plain(value)
+    path = _sidecar or os.environ.get(SIDECAR_ENV)
+    if path:
+        line = json.dumps({"name": name, "value": plain, "at": time.time()}) + "\n"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+    return value
+
+
+def note_source(name: str) -> None:
+    """Mark source ``name`` as used by this run (shown in the report's header)."""
+    path = _sidecar or os.environ.get(SIDECAR_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"source": str(name)}) + "\n")
+
+
+def read_sidecar(path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """The values (last write wins) and the sources noted in a run's sidecar file."""
+    values: dict[str, Any] = {}
+    sources: list[str] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return values, sources
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill mid-write
+        if "source" in item:
+            if item["source"] not in sources:
+                sources.append(item["source"])
+        elif "name" in item:
+            values[item["name"]] = item["value"]
+    return values, sources
