@@ -383,4 +383,5 @@ description = "Daily activity of the photo app: new photos, likes, logins, label
 
 def default_config(root: Path) -> Config:
     """The embedded defaults: the demo layout under ``root``."""
-    return parse_config(tomllib.loads(DEFAULT_TOML), root / CONFIG_NAME)
+    cfg = parse_config(tomllib.loads(DEFAULT_TOML), root / CONFIG_NAME)
+    return cfg.model_copy(update={"path": None})

@@ -296,6 +296,10 @@ def pg_conninfo(url: str) -> dict[str, Any]:
     return kw
 
 
+def _json_text(data) -> str:
+    return bytes(data).decode() if not isinstance(data, str) else data
+
+
 def _pg_types() -> dict[int, pa.DataType]:
     return {
         16: pa.bool_(), 17: pa.binary(), 20: pa.int64(), 21: pa.int64(), 23: pa.int64(),
@@ -317,6 +321,7 @@ class PostgresSource(Source):
 
     def _connect(self):
         import psycopg
+        import psycopg.types.json
 
         if self._conn is not None and not self._conn.closed:
             return self._conn
@@ -325,6 +330,8 @@ class PostgresSource(Source):
         except psycopg.Error as e:
             raise self.unreachable(e) from None
         self._conn.read_only = self.read_only
+        # JSON stays its text (the dtype policy), not Python dicts.
+        psycopg.types.json.set_json_loads(_json_text, self._conn)
         return self._conn
 
     def _hint(self, d) -> pa.DataType | None:

@@ -228,7 +228,7 @@ class Hub:
         try:
             try:
                 result = cur.execute(sql, dict(params)) if params else cur.execute(sql)
-                reader = result.fetch_record_batch(BATCH_ROWS)
+                reader = result.to_arrow_reader(BATCH_ROWS)
             except duckdb.Error as e:
                 raise self._error(e, query, timeout, state["timed_out"]) from None
             empty = True

@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Both work on a fresh
+# machine with Python 3.11+ and make; everything else is installed into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lab bench clean-data help
+
+help:
+	@echo "make demo   build the demo data and run the daily report (SQLite + DuckDB + files, no server)"
+	@echo "make test   install dev extras, make sure PostgreSQL/MariaDB/Chromium are there, run pytest"
+	@echo "make lab    start JupyterLab in this environment"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changes, so a second `make demo` takes seconds.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/workbench demo
+
+test: $(VENV)/.installed-dev
+	bash scripts/services.sh
+	$(BIN)/python -m pytest -q
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(VENV)/.installed-dev
+	bash scripts/services.sh
+	$(BIN)/python bench/fetch.py
+
+clean-data:
+	rm -rf data/app.db data/warehouse.duckdb data/lake data/.demo.json reports

@@ -1,0 +1,168 @@
+"""Shared fixtures: real PostgreSQL and MariaDB databases, created and dropped per test.
+
+In CI (``CI=true``) a test that needs a server fails when the server is missing; on a
+developer's machine it is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import textwrap
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN = dict(host=os.environ.get("WB_TEST_PG_HOST", "127.0.0.1"), port=int(os.environ.get("WB_TEST_PG_PORT", 5432)),
+                user="postgres", dbname="postgres")
+MY_ADMIN = dict(host=os.environ.get("WB_TEST_MY_HOST", "127.0.0.1"), port=int(os.environ.get("WB_TEST_MY_PORT", 3306)),
+                user="root", password="")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(what: str, err: Exception):
+    msg = f"{what} is not reachable ({err}); run `bash scripts/services.sh`"
+    if IN_CI:
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg)
+
+
+def pg_admin():
+    import psycopg
+
+    return psycopg.connect(**PG_ADMIN, autocommit=True, connect_timeout=5)
+
+
+def my_admin():
+    import pymysql
+
+    return pymysql.connect(**MY_ADMIN, autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    try:
+        pg_admin().close()
+    except Exception as e:  # noqa: BLE001
+        _unavailable("PostgreSQL at 127.0.0.1:5432", e)
+
+
+@pytest.fixture(scope="session")
+def mysql_server():
+    try:
+        my_admin().close()
+    except Exception as e:  # noqa: BLE001
+        _unavailable("MariaDB at 127.0.0.1:3306", e)
+
+
+def new_name(prefix: str = "wb_t") -> str:
+    return f"{prefix}_{secrets.token_hex(5)}"
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """URL of a fresh, empty PostgreSQL database (dropped after the test)."""
+    name = new_name()
+    with pg_admin() as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
+    with pg_admin() as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mysql_url(mysql_server):
+    """URL of a fresh, empty MariaDB database (dropped after the test)."""
+    name = new_name()
+    with my_admin() as c:
+        c.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    yield f"mysql+pymysql://{MY_ADMIN['user']}@{MY_ADMIN['host']}:{MY_ADMIN['port']}/{name}"
+    with my_admin() as c:
+        c.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """URL of a fresh, empty SQLite file."""
+    import sqlite3
+
+    path = tmp_path / "app.db"
+    sqlite3.connect(path).close()
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def oltp_url(request):
+    """An empty database of each OLTP kind in turn."""
+    return request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "pg_url", "mysql": "mysql_url"}[request.param])
+
+
+def admin_execute(url: str, *statements: str, params=None) -> list:
+    """Run statements with full rights (bypassing workbench), returning the last result's rows."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(u.database) as c:
+            rows = []
+            for s in statements:
+                rows = c.execute(s, params or ()).fetchall()
+            return rows
+    if backend == "postgresql":
+        import psycopg
+
+        with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                             dbname=u.database, autocommit=True) as c:
+            rows = []
+            for s in statements:
+                cur = c.execute(s, params)
+                rows = cur.fetchall() if cur.description else []
+            return rows
+    import pymysql
+
+    c = pymysql.connect(host=u.host, port=u.port, user=u.username, password=u.password or "",
+                        database=u.database, autocommit=True, charset="utf8mb4")
+    try:
+        rows = []
+        with c.cursor() as cur:
+            for s in statements:
+                cur.execute(s, params)
+                rows = list(cur.fetchall()) if cur.description else []
+        return rows
+    finally:
+        c.close()
+
+
+def write_config(root: Path, app_url: str, extra: str = "", **settings) -> Path:
+    """A workbench.toml in ``root`` with ``app`` at ``app_url`` plus the demo layout."""
+    lines = [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items()]
+    text = textwrap.dedent(
+        """\
+        [workbench]
+        {settings}
+
+        [sources.app]
+        url = "{app_url}"
+        role = "oltp"
+
+        [sources.warehouse]
+        url = "duckdb:///data/warehouse.duckdb"
+        role = "warehouse"
+
+        [sources.lake]
+        url = "data/lake"
+        role = "lake"
+
+        [lake.events]
+        path = "data/lake/events/**/*.jsonl"
+
+        [lake.labels]
+        path = "data/lake/labels/*.parquet"
+        """
+    ).format(settings="\n".join(lines).replace("'", '"'), app_url=app_url) + extra
+    path = root / "workbench.toml"
+    path.write_text(text)
+    return path

@@ -1,0 +1,196 @@
+"""``workbench run | params | runs | index``: the report commands, added to the main CLI.
+
+Errors are raised as WorkbenchError subclasses; the main CLI prints them as one line
+with their exit code (2 for bad parameters or usage, before any kernel starts). A run
+that fails is exit code 1, after its run id, status, reason and report path are printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+from rich.markup import escape
+
+from ..config import Config, load_config, parse_duration
+from ..errors import UsageError, WorkbenchError
+
+
+class RunFailed(WorkbenchError):
+    """One or more runs did not succeed (exit code 1); the details were printed above."""
+
+
+def _config() -> Config:
+    ctx = click.get_current_context(silent=True)
+    path = ctx.find_root().params.get("config") if ctx else None
+    return load_config(path)
+
+
+def _duration(value: Optional[str], option: str) -> Optional[float]:
+    try:
+        return parse_duration(value, what=option)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _console(err: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def _summary(results: list) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{len(results)} runs", show_lines=False)
+    for col in ("run", "parameters", "status", "duration", "report / error"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        params = ", ".join(f"{k}={v}" for k, v in r.parameters.items())
+        style = "green" if r.ok else "red"
+        table.add_row(r.id, escape(params), f"[{style}]{r.status}[/]",
+                      "" if r.duration is None else f"{r.duration:.1f} s",
+                      escape(str(r.report_path) if r.ok else (r.error or "")))
+    _console().print(table)
+
+
+def _pairs(args: list[str]) -> list[tuple[str, str]]:
+    """``-p NAME VALUE`` pairs from the arguments click left over (typer has no nargs=2 lists)."""
+    pairs, rest = [], list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--param"):
+            raise UsageError(f"unexpected argument {flag!r}; parameters are given as -p NAME VALUE")
+        if len(rest) < 2:
+            raise UsageError(f"{flag} needs a name and a value: {flag} NAME VALUE")
+        pairs.append((rest.pop(0), rest.pop(0)))
+    return pairs
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def run(
+        ctx: typer.Context,
+        target: str = typer.Argument(..., help="A report name from workbench.toml, or a notebook path."),
+        params_file: Optional[Path] = typer.Option(None, "--params-file", help="YAML mapping of parameters."),
+        grid: Optional[List[str]] = typer.Option(
+            None, "--grid", help="Run every combination: --grid day=2026-11-01..2026-11-07 --grid region=EU,US."),
+        jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Parallel runs for --grid."),
+        timeout: Optional[str] = typer.Option(None, "--timeout", help="Whole-run timeout, e.g. 10m (default 1h)."),
+        cell_timeout: Optional[str] = typer.Option(None, "--cell-timeout", help="Per-cell timeout (default 30m)."),
+        show_code: bool = typer.Option(False, "--show-code", help="Keep the code cells in the HTML report."),
+    ) -> None:
+        """Run a report headless and publish it under reports/<report>/<run-id>/.
+
+        Parameters: -p NAME VALUE (repeatable), typed by the notebook's parameters cell.
+        """
+        from . import params as P
+        from .runner import plan, run_many, run_report
+
+        cfg = _config()
+        given = P.parse_pairs(_pairs(ctx.args))
+        t, ct = _duration(timeout, "--timeout"), _duration(cell_timeout, "--cell-timeout")
+        if not grid:
+            res = run_report(target, given, config=cfg, params_file=params_file, timeout=t, cell_timeout=ct,
+                             show_code=show_code)
+            out = _console()
+            style = "green" if res.ok else "red"
+            out.print(f"run {res.id}: [{style}]{res.status}[/] in {res.duration:.1f} s")
+            if res.error:
+                out.print(f"error: {res.error}", markup=False)
+            out.print(f"report: {res.report_path}", markup=False)
+            if not res.ok:
+                raise RunFailed(f"run {res.id} {res.status}; see {res.report_path}")
+            return
+        (probe,) = plan(target, given, config=cfg, params_file=params_file)
+        sets = [{**given, **combo} for combo in P.expand_grid(probe.contract, grid)]
+        progress = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=_console(err=True), transient=True)
+        task = None
+
+        def done(_res) -> None:
+            if progress is not None:
+                progress.advance(task)
+
+        if progress is not None:
+            # the pool is created inside run_many before the first update from this thread
+            task = progress.add_task(f"{probe.report}", total=len(sets))
+        results = run_many(target, sets, config=cfg, params_file=params_file, jobs=jobs, timeout=t,
+                           cell_timeout=ct, show_code=show_code,
+                           on_start=progress.start if progress is not None else None, on_done=done)
+        if progress is not None:
+            progress.stop()
+        _summary(results)
+        _console().print(f"index: {cfg.reports_dir / 'index.html'}", markup=False)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise RunFailed(f"{len(failed)} of {len(results)} runs did not succeed")
+
+    @app.command("params")
+    def params(target: str = typer.Argument(..., help="A report name or a notebook path.")) -> None:
+        """Show a report's parameters: name, type, default and help."""
+        from rich.table import Table
+
+        from .params import inspect_notebook
+        from .runner import resolve
+
+        cfg = _config()
+        report, notebook, defaults, _, _ = resolve(target, cfg)
+        contract = inspect_notebook(notebook)
+        if contract.cell_index is None:
+            _console().print(f"{notebook} has no cell tagged 'parameters'; it takes no parameters.", markup=False)
+            return
+        table = Table(title=f"{report} ({notebook})")
+        for col in ("name", "type", "default", "help"):
+            table.add_column(col, overflow="fold")
+        for row in contract.as_rows():
+            default = row["default"]
+            if row["name"] in defaults:
+                default = f"{defaults[row['name']]} (workbench.toml)"
+            table.add_row(*(escape(str(c)) for c in (row["name"], row["type"], default, row["help"])))
+        _console().print(table)
+
+    @app.command("runs")
+    def runs(
+        report: Optional[str] = typer.Argument(None, help="Only this report."),
+        limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to list."),
+    ) -> None:
+        """List past runs, newest first."""
+        from rich.table import Table
+
+        from .runlog import RunLog
+
+        cfg = _config()
+        log = RunLog(cfg.runlog_path)
+        log.recover()
+        table = Table(title=f"runs ({cfg.runlog_path})")
+        for col in ("run", "report", "status", "started", "duration", "parameters", "values / error"):
+            table.add_column(col, overflow="fold")
+        for r in log.runs(report, limit):
+            started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M:%S") if r.started_at else ""
+            style = {"succeeded": "green", "failed": "red", "timed out": "red"}.get(r.status, "blue")
+            detail = r.error or ", ".join(f"{k}={v}" for k, v in r.values.items())
+            table.add_row(r.id, escape(r.report), f"[{style}]{r.status}[/]", started,
+                          "" if r.duration is None else f"{r.duration:.1f} s",
+                          escape(", ".join(f"{k}={v}" for k, v in r.parameters.items())), escape(detail))
+        _console().print(table)
+
+    @app.command("index")
+    def index() -> None:
+        """Rebuild reports/index.html from the run log."""
+        from .runlog import RunLog
+        from .site import build_index
+
+        cfg = _config()
+        log = RunLog(cfg.runlog_path)
+        log.recover()
+        path = build_index(cfg.reports_dir, log, {n: r.description for n, r in cfg.reports.items()})
+        _console().print(f"index: {path}", markup=False)

@@ -1,0 +1,239 @@
+"""Kernels for report runs: started ahead, used once, killed without waiting.
+
+Every kernel talks over IPC sockets (files in a private temp folder), never TCP ports,
+so parallel runs cannot race for a port. A kernel is handed to papermill already
+running (:class:`RunKernel`), so papermill never starts or politely shuts one down: the
+runner kills it with SIGKILL when the run is over, which takes no time, and a kernel is
+never reused, so no state leaks from one run into the next.
+
+Two sources of kernels:
+
+* :class:`ColdKernels` launches ``python -m ipykernel_launcher`` per run (about 0.6 s,
+  plus the notebook's own imports). Used for single runs.
+* :class:`ForkedKernels` keeps a fork server (:mod:`.zygote`) that has already imported
+  pandas, plotly, duckdb and workbench, and keeps ``ahead`` kernels forked before they
+  are needed, so a grid run finds its kernel ready and its imports done.
+
+A kernel that does not answer within ``start_timeout`` raises :class:`KernelStartError`;
+the runner retries with a fresh kernel, because a failed start is not a notebook failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import queue
+from collections import deque
+from pathlib import Path
+
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.connect import write_connection_file
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+
+PRELOAD = ("pandas", "numpy", "pyarrow", "duckdb", "plotly", "plotly.express", "plotly.graph_objects",
+           "plotly.io", "IPython", "workbench", "workbench.record")
+
+#: Environment every report kernel gets: JSON-only plotly output (the HTML adds plotly.js
+#: once), one BLAS thread per kernel (runs already fill the cores, and forked BLAS pools
+#: are unsafe).
+KERNEL_ENV = {"PLOTLY_RENDERER": "plotly_mimetype", "OPENBLAS_NUM_THREADS": "1",
+              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+class KernelStartError(RuntimeError):
+    """A kernel did not come up; retry with another one."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is dead too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class RunKernel(AsyncKernelManager):
+    """A running kernel process we launched ourselves, as papermill/nbclient expect it."""
+
+    def __init__(self, pid: int, connection_file: str, folder: str, reap: subprocess.Popen | None = None):
+        super().__init__(kernel_name="python3")
+        self.load_connection_file(connection_file)
+        self.connection_file = connection_file
+        self.pid = pid
+        self._folder = folder
+        self._popen = reap
+
+    @property
+    def has_kernel(self) -> bool:  # type: ignore[override]
+        return True
+
+    @property
+    def owns_kernel(self) -> bool:  # type: ignore[override]
+        return True
+
+    async def _async_is_alive(self) -> bool:
+        return _pid_alive(self.pid)
+
+    is_alive = _async_is_alive  # type: ignore[assignment]
+
+    async def interrupt_kernel(self) -> None:  # type: ignore[override]
+        self._signal(signal.SIGINT)
+
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]
+        self.kill()
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL the kernel and remove its files; never waits for it."""
+        self._signal(signal.SIGKILL)
+        if self._popen is not None:  # reap our own child off the critical path
+            threading.Thread(target=self._popen.wait, daemon=True).start()
+        shutil.rmtree(self._folder, ignore_errors=True)
+        if self._created_context:
+            self.context.destroy(linger=0)
+
+    def connect(self, timeout: float) -> AsyncKernelClient:
+        """A client whose shell and IOPub channels are both live, or KernelStartError.
+
+        jupyter_client's ``wait_for_ready`` spends 0.2 s draining IOPub; here the first
+        IOPub message after a kernel_info request proves the subscription instead.
+        """
+        return run_sync(self._connect)(timeout)
+
+    async def _connect(self, timeout: float) -> AsyncKernelClient:
+        kc: AsyncKernelClient = self.client()
+        kc.start_channels()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _pid_alive(self.pid):
+                break
+            msg_id = kc.kernel_info()
+            try:
+                while True:
+                    reply = await kc.get_shell_msg(timeout=0.5)
+                    if reply["parent_header"].get("msg_id") == msg_id:
+                        break
+                while True:
+                    msg = await kc.get_iopub_msg(timeout=0.5)
+                    if msg["parent_header"].get("msg_id") == msg_id:
+                        return kc
+            except queue.Empty:
+                continue
+        kc.stop_channels()
+        self.kill()
+        raise KernelStartError(f"the kernel did not answer within {timeout:g} s")
+
+
+def _new_connection(folder: str) -> str:
+    cf = os.path.join(folder, "kernel.json")
+    write_connection_file(cf, transport="ipc", ip=os.path.join(folder, "ipc"))
+    return cf
+
+
+class ColdKernels:
+    """One fresh ``ipykernel_launcher`` process per run."""
+
+    def __init__(self, cwd: str | Path, env: dict[str, str] | None = None, start_timeout: float = 60):
+        self.cwd = str(cwd)
+        self.env = {**os.environ, **KERNEL_ENV, **(env or {})}
+        self.start_timeout = start_timeout
+
+    def take(self) -> RunKernel:
+        folder = tempfile.mkdtemp(prefix="wbk-")
+        cf = _new_connection(folder)
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "ipykernel_launcher", "-f", cf, "--HistoryManager.hist_file=:memory:",
+             f"--IPKernelApp.parent_handle={os.getpid()}"],
+            cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        kernel = RunKernel(popen.pid, cf, folder, reap=popen)
+        return kernel
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "ColdKernels":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ForkedKernels:
+    """Kernels forked from a warm fork server, ``ahead`` of them started before they are asked for."""
+
+    def __init__(self, cwd: str | Path, env: dict[str, str] | None = None, *, ahead: int = 1,
+                 preload: tuple[str, ...] = PRELOAD, start_timeout: float = 60):
+        self.cwd = str(cwd)
+        self.env = {k: str(v) for k, v in (env or {}).items()}
+        self.ahead = max(1, ahead)
+        self.start_timeout = start_timeout
+        self._lock = threading.Lock()
+        self._ready: deque[RunKernel] = deque()
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "workbench.reports.zygote", *preload],
+            cwd=self.cwd, env={**os.environ, **KERNEL_ENV, **self.env},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, bufsize=1, start_new_session=True,
+        )
+        if self._server.stdout.readline().strip() != "ready":  # type: ignore[union-attr]
+            raise KernelStartError("the kernel fork server did not start")
+        self._fill()
+
+    def _fork(self) -> RunKernel:
+        folder = tempfile.mkdtemp(prefix="wbk-")
+        cf = _new_connection(folder)
+        req = {"connection_file": cf, "cwd": self.cwd, "env": self.env}
+        self._server.stdin.write(json.dumps(req) + "\n")  # type: ignore[union-attr]
+        self._server.stdin.flush()  # type: ignore[union-attr]
+        line = self._server.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise KernelStartError("the kernel fork server has gone")
+        return RunKernel(json.loads(line)["pid"], cf, folder)
+
+    def _fill(self) -> None:
+        with self._lock:
+            while len(self._ready) < self.ahead:
+                self._ready.append(self._fork())
+
+    def take(self) -> RunKernel:
+        """A kernel forked earlier (ready by now, or nearly); the next one is forked at once."""
+        with self._lock:
+            kernel = self._ready.popleft() if self._ready else self._fork()
+        self._fill()
+        return kernel
+
+    def close(self) -> None:
+        with self._lock:
+            while self._ready:
+                self._ready.popleft().kill()
+        if self._server.poll() is None:
+            self._server.stdin.close()  # type: ignore[union-attr]
+            self._server.kill()
+            threading.Thread(target=self._server.wait, daemon=True).start()
+
+    def __enter__(self) -> "ForkedKernels":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
