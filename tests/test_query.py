@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import _thread
+import signal
 from decimal import Decimal
 
 import pandas as pd
@@ -199,7 +199,9 @@ def test_statement_timeout_cancels(project):
 def test_ctrl_c_cancels_on_server(project):
     w, url = project
     kind = _kind(url)
-    timer = threading.Timer(0.7, _thread.interrupt_main)
+    main = threading.main_thread().ident
+    # A real SIGINT to the main thread, as Ctrl-C sends: it interrupts blocking reads.
+    timer = threading.Timer(0.7, signal.pthread_kill, (main, signal.SIGINT))
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):

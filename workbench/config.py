@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from importlib import resources
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -73,7 +74,7 @@ class SourceConfig(_Model):
     """A ``[sources.NAME]`` table."""
 
     name: str
-    url: str
+    url: str = Field(repr=False)  # may hold a password: never in a repr
     role: Role
     read_only: bool = True
     description: str = ""
@@ -335,53 +336,28 @@ def _check_url(url: str, where: str, path: Path) -> None:
     if "://" not in url:
         return  # a lake folder
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        make_url(url)
+        u = make_url(url)
+        if u.get_backend_name() != "duckdb":
+            u.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"{path}: {where}: no SQLAlchemy dialect for {url.split('://')[0]!r}; fix the scheme "
+            "(postgresql, mysql+pymysql, sqlite, duckdb) or pip install the dialect's package"
+        ) from None
     except ArgumentError:
         raise ConfigError(
             f"{path}: {where}: not a database URL; write e.g. postgresql://user@host/db, "
             "mysql+pymysql://user@host/db, sqlite:///data/app.db or duckdb:///data/warehouse.duckdb"
         ) from None
-
-
-DEFAULT_TOML = """\
-# workbench.toml: the sources, lake datasets and reports of this project.
-# ${VAR} reads the environment (or .env); ${VAR:-default} falls back to a default.
-
-[workbench]
-max_rows = 1_000_000          # interactive row cap for wb.sql
-statement_timeout = "5m"      # cancel statements that run longer
-reports_dir = "reports"
-
-[sources.app]                 # the photo app's OLTP database (read-only)
-url = "${WORKBENCH_APP_URL:-sqlite:///data/app.db}"
-role = "oltp"
-
-[sources.warehouse]           # DuckDB, written by sync/load jobs only
-url = "duckdb:///data/warehouse.duckdb"
-role = "warehouse"
-
-[sources.lake]                # files: app logs and classifier outputs
-url = "data/lake"
-role = "lake"
-
-[lake.events]
-path = "data/lake/events/**/*.jsonl"
-description = "app log events (login, view, like), one folder per day"
-
-[lake.labels]
-path = "data/lake/labels/*.parquet"
-description = "photo classifier outputs: content and style labels with scores"
-
-[reports.daily_report]
-notebook = "notebooks/daily_report.ipynb"
-description = "Daily activity of the photo app: new photos, likes, logins, label mix"
-"""
+    except ValueError as e:
+        raise ConfigError(f"{path}: {where}: {e}; fix the URL") from None
 
 
 def default_config(root: Path) -> Config:
     """The embedded defaults: the demo layout under ``root``."""
-    cfg = parse_config(tomllib.loads(DEFAULT_TOML), root / CONFIG_NAME)
+    text = resources.files("workbench").joinpath("default.toml").read_text(encoding="utf-8")
+    cfg = parse_config(tomllib.loads(text), root / CONFIG_NAME)
     return cfg.model_copy(update={"path": None})

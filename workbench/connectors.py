@@ -260,7 +260,8 @@ class SqliteSource(Source):
                             f"{self.name}: the statement ran longer than {timeout:g} s and was cancelled; "
                             "narrow it, or raise timeout=... (or statement_timeout in workbench.toml)"
                         ) from None
-                    raise QueryCancelledError(f"{self.name}: the statement was cancelled") from None
+                    # Ctrl-C reached the progress handler, which aborted the statement.
+                    raise KeyboardInterrupt from None
                 raise self.query_error(e) from None
             except sqlite3.Error as e:
                 raise self.query_error(e) from None

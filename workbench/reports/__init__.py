@@ -1,6 +1,6 @@
 """Headless reports: typed parameters, papermill runs, offline HTML, atomic publish, run log, index."""
 
-from ..record import record
+from ..recording import record
 from .params import Contract, Parameter, inspect_notebook
 from .runner import RunResult, run_many, run_report
 

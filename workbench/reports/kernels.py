@@ -39,7 +39,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 PRELOAD = ("pandas", "numpy", "pyarrow", "duckdb", "plotly", "plotly.express", "plotly.graph_objects",
-           "plotly.io", "IPython", "workbench", "workbench.record")
+           "plotly.io", "IPython", "workbench", "workbench.recording")
 
 #: Environment every report kernel gets: JSON-only plotly output (the HTML adds plotly.js
 #: once), one BLAS thread per kernel (runs already fill the cores, and forked BLAS pools

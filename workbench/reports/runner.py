@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from ..config import Config, load_config
 from ..errors import ParameterError, UsageError
-from ..record import read_sidecar
+from ..recording import read_sidecar
 from . import params as P
 from .publish import point_latest, publish, staging_dir, sweep_staging
 from .runlog import RUNNING, RunLog
@@ -165,7 +165,7 @@ def _injected_cell(params_path: Path) -> Any:
     from nbformat.v4 import new_code_cell
 
     source = ("# Parameters of this run, read as data from params.json (injected by workbench)\n"
-              "from workbench.record import begin as _wb_begin\n"
+              "from workbench.recording import begin as _wb_begin\n"
               f"globals().update(_wb_begin({json.dumps(str(params_path))}))\n"
               "del _wb_begin")
     cell = new_code_cell(source, metadata={"tags": [P.INJECTED_TAG]})

@@ -47,12 +47,33 @@ def _become_kernel(req: dict) -> None:
     os._exit(0)
 
 
+def _warm() -> None:
+    """Touch what plotly and pandas load lazily on first use (about 2 s in a fresh kernel)."""
+    try:
+        import pandas as pd
+        import plotly.express as px
+        import plotly.graph_objects as go
+        import plotly.io as pio
+
+        df = pd.DataFrame({"x": [1, 2], "y": [3.0, 4.0], "c": ["a", "b"]})
+        df._repr_html_()
+        figs = [px.bar(df, x="x", y="y", color="c"), px.line(df, x="x", y="y"), px.pie(df, names="c", values="y"),
+                px.histogram(df, x="y"), px.scatter(df, x="x", y="y"), px.area(df, x="x", y="y"),
+                go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]))]
+        for fig in figs:
+            pio.to_json(fig)
+        pio.renderers[pio.renderers.default]
+    except Exception:  # warming is an optimisation only
+        pass
+
+
 def main(modules: list[str]) -> None:
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception:  # a missing optional module only costs its import later
             pass
+    _warm()
     import ipykernel.kernelapp  # noqa: F401  (the kernel itself, imported once here)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the OS

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,20 +26,13 @@ _sidecar: str | None = None
 
 
 def begin(params_path: str) -> dict[str, Any]:
-    """Start recording for this run and return its typed parameters (for ``globals().update``).
-
-    Plotly figures are switched to the JSON-only renderer so the executed notebook holds
-    each figure's data once and no copy of plotly.js; the HTML report adds plotly.js once.
-    """
+    """Start recording for this run and return its typed parameters (for ``globals().update``)."""
     from .reports.params import decode
 
     global _sidecar
     data = json.loads(Path(params_path).read_text(encoding="utf-8"))
     _sidecar = data["run"]["values_path"]
     os.environ[SIDECAR_ENV] = _sidecar
-    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
-    if "plotly.io" in sys.modules:
-        sys.modules["plotly.io"].renderers.default = "plotly_mimetype"
     return decode(data["parameters"])
 
 
