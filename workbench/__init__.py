@@ -23,12 +23,15 @@ __version__ = "0.1.0"
 from .core import (
     Workbench,
     columns,
+    export,
     get_workbench,
+    load,
     reset,
     sources,
     sql,
     sql_arrow,
     sql_batches,
+    sync,
     tables,
     use,
 )

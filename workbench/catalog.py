@@ -136,3 +136,26 @@ def _generic_columns(src, table: str) -> pd.DataFrame:
     cols = inspect(src.engine()).get_columns(name, schema=schema)
     return pd.DataFrame([{"column": c["name"], "type": str(c["type"]), "nullable": c.get("nullable", True),
                           "position": i + 1} for i, c in enumerate(cols)], columns=COLUMN_COLUMNS)
+
+
+_PRIMARY_KEY = {
+    "sqlite": "select name from pragma_table_info(:table) where pk > 0 order by pk",
+    "postgresql": (
+        "select a.attname as name from pg_index i join pg_attribute a "
+        "on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
+        "where i.indrelid = to_regclass(:table) and i.indisprimary order by array_position(i.indkey, a.attnum)"
+    ),
+    "mysql": (
+        "select column_name as name from information_schema.key_column_usage where table_schema = database() "
+        "and table_name = :table and constraint_name = 'PRIMARY' order by ordinal_position"
+    ),
+}
+
+
+def primary_key(wb: "Workbench", source: str, table: str) -> list[str]:
+    """The primary-key columns of ``table`` (empty when it has none or the kind can't tell)."""
+    src = wb.source(source)
+    if src.kind not in _PRIMARY_KEY:
+        return []
+    name = table if src.kind == "postgresql" else _split(table)[1]
+    return [str(v) for v in wb.sql(_PRIMARY_KEY[src.kind], source=source, table=name)["name"]]

@@ -97,7 +97,9 @@ class Source:
         self.read_only = cfg.read_only
         self.url = cfg.url
         self.secrets = secrets_of(cfg.url)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._conn = None
+        self._in_use = False
 
     def __repr__(self) -> str:
         ro = "read-only" if self.read_only else "writable"
@@ -121,7 +123,60 @@ class Source:
             return self.describe_error(e)
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            self._close_quietly(conn)
+
+    # -- connections ------------------------------------------------------------------
+    def _open(self):
+        raise NotImplementedError
+
+    def _alive(self, conn) -> bool:
+        return True
+
+    @staticmethod
+    def _close_quietly(conn) -> None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+
+    @contextmanager
+    def _connection(self):
+        """The cached connection, or a private one while the cached one is busy.
+
+        Results stream lazily, so a second query can start before the first is read to
+        the end (a sync reads keys while rows are still flowing), and a result may be
+        read on another thread (DuckDB's Arrow scan): no lock is held while streaming.
+        """
+        with self._lock:
+            private = self._in_use
+            if not private:
+                if self._conn is not None and not self._alive(self._conn):
+                    self._close_quietly(self._conn)
+                    self._conn = None
+                self._in_use = True
+        state = {"broken": False}
+        conn = None
+        try:
+            if private:
+                conn = self._open()
+            else:
+                if self._conn is None:
+                    self._conn = self._open()
+                conn = self._conn
+            yield conn, state
+        finally:
+            if private:
+                if conn is not None:
+                    self._close_quietly(conn)
+            else:
+                with self._lock:
+                    self._in_use = False
+                    if state["broken"] and self._conn is not None:
+                        self._close_quietly(self._conn)
+                        self._conn = None
 
     # -- helpers ----------------------------------------------------------------------
     def describe_error(self, e: BaseException) -> str:
@@ -201,11 +256,8 @@ class SqliteSource(Source):
         super().__init__(cfg)
         db = make_url(cfg.url).database or ""
         self.path = Path(db) if db and db != ":memory:" else None
-        self._conn: sqlite3.Connection | None = None
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
+    def _open(self) -> sqlite3.Connection:
         if self.path is None:
             raise SourceError(f"source {self.name!r}: an in-memory SQLite database has no data; name a file")
         if not self.path.exists():
@@ -214,17 +266,14 @@ class SqliteSource(Source):
                 "(or `workbench demo`) to build it, or fix the url in workbench.toml"
             )
         mode = "ro" if self.read_only else "rw"
-        uri = f"file:{self.path.as_posix()}?mode={mode}"
-        self._conn = sqlite3.connect(
-            uri, uri=True, detect_types=sqlite3.PARSE_DECLTYPES, check_same_thread=False,
-            isolation_level=None,
+        return sqlite3.connect(
+            f"file:{self.path.as_posix()}?mode={mode}", uri=True, detect_types=sqlite3.PARSE_DECLTYPES,
+            check_same_thread=False, isolation_level=None,
         )
-        return self._conn
 
     def batches(self, query, params, *, timeout):
         sql = binding.prepare(query, params, self.paramstyle)
-        with self._lock:
-            conn = self._connect()
+        with self._connection() as (conn, _state):
             deadline = time.monotonic() + timeout if timeout else None
             timed_out = False
 
@@ -245,10 +294,10 @@ class SqliteSource(Source):
                         raise (self.read_only_error("one statement per call") if self.read_only else
                                QueryError(f"{self.name}: one statement per call; split the statements")) from None
                     raise self.query_error(e) from None
-                names = [d[0] for d in cur.description or []] or ["rows_affected"]
                 if cur.description is None:
                     yield pa.RecordBatch.from_pydict({"rows_affected": [cur.rowcount]})
                     return
+                names = [d[0] for d in cur.description]
                 yield from batches_from_cursor(names, cur.fetchmany, [None] * len(names))
             except sqlite3.OperationalError as e:
                 msg = str(e)
@@ -270,11 +319,6 @@ class SqliteSource(Source):
                 conn.set_progress_handler(None, 0)
                 if conn.in_transaction:
                     conn.rollback()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 # ----------------------------------------------------------------------- PostgreSQL
@@ -317,23 +361,23 @@ class PostgresSource(Source):
 
     def __init__(self, cfg: SourceConfig):
         super().__init__(cfg)
-        self._conn = None
         self._types = _pg_types()
 
-    def _connect(self):
+    def _open(self):
         import psycopg
         import psycopg.types.json
 
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
         try:
-            self._conn = psycopg.connect(**pg_conninfo(self.url), autocommit=False)
+            conn = psycopg.connect(**pg_conninfo(self.url), autocommit=False)
         except psycopg.Error as e:
             raise self.unreachable(e) from None
-        self._conn.read_only = self.read_only
+        conn.read_only = self.read_only  # every transaction is BEGIN READ ONLY
         # JSON stays its text (the dtype policy), not Python dicts.
-        psycopg.types.json.set_json_loads(_json_text, self._conn)
-        return self._conn
+        psycopg.types.json.set_json_loads(_json_text, conn)
+        return conn
+
+    def _alive(self, conn) -> bool:
+        return not conn.closed and not conn.broken
 
     def _hint(self, d) -> pa.DataType | None:
         if d.type_code == 1700:  # numeric: exact decimal with the column's precision
@@ -346,18 +390,13 @@ class PostgresSource(Source):
         import psycopg
 
         sql = binding.prepare(query, params, self.paramstyle)
-        with self._lock:
-            conn = self._connect()
+        with self._connection() as (conn, state):
             # A binary cursor always uses the extended protocol: one statement per call.
             cur = conn.cursor(binary=True)
             try:
                 if timeout:
                     cur.execute("select set_config('statement_timeout', %s, true)", [f"{int(timeout * 1000)}ms"])
-                try:
-                    cur.execute(sql, dict(params))
-                except KeyboardInterrupt:
-                    conn.cancel_safe() if hasattr(conn, "cancel_safe") else conn.cancel()
-                    raise
+                cur.execute(sql, dict(params))  # psycopg cancels on the server on Ctrl-C
                 if cur.description is None:
                     yield pa.RecordBatch.from_pydict({"rows_affected": [cur.rowcount]})
                     return
@@ -379,12 +418,16 @@ class PostgresSource(Source):
                     ) from None
                 raise QueryCancelledError(f"{self.name}: the statement was cancelled on the server") from None
             except psycopg.OperationalError as e:
-                self._drop()
+                state["broken"] = True
                 raise self.unreachable(e) from None
             except psycopg.Error as e:
                 raise self._error(e) from None
             finally:
-                self._finish(cur)
+                try:
+                    cur.close()
+                    conn.rollback()  # end the read-only transaction: never left idle in one
+                except Exception:  # noqa: BLE001 - a broken connection is replaced next time
+                    state["broken"] = True
 
     def _error(self, e) -> QueryError:
         diag = getattr(e, "diag", None)
@@ -392,24 +435,6 @@ class PostgresSource(Source):
         pos = f" (at character {diag.statement_position})" if diag and diag.statement_position else ""
         hint = f"; hint: {diag.message_hint}" if diag and diag.message_hint else ""
         return QueryError(f"{self.name}: {scrub(one_line(msg), self.secrets)}{pos}{hint}")
-
-    def _finish(self, cur) -> None:
-        try:
-            cur.close()
-            if self._conn is not None and not self._conn.closed:
-                self._conn.rollback()
-        except Exception:  # noqa: BLE001 - a broken connection is replaced next time
-            self._drop()
-
-    def _drop(self) -> None:
-        try:
-            if self._conn is not None:
-                self._conn.close()
-        finally:
-            self._conn = None
-
-    def close(self) -> None:
-        self._drop()
 
 
 # -------------------------------------------------------------------- MySQL / MariaDB
@@ -451,24 +476,20 @@ class MysqlSource(Source):
     kind = "mysql"
     paramstyle = "pyformat"
 
-    def __init__(self, cfg: SourceConfig):
-        super().__init__(cfg)
-        self._conn = None
-        self._mariadb = False
-
-    def _connect(self):
+    def _open(self):
         import pymysql
 
-        if self._conn is not None and self._conn.open:
-            return self._conn
         try:
-            self._conn = pymysql.connect(**mysql_connect_args(self.url), autocommit=True)
+            conn = pymysql.connect(**mysql_connect_args(self.url), autocommit=True)
         except pymysql.Error as e:
             raise self.unreachable(e) from None
-        self._mariadb = "mariadb" in self._conn.get_server_info().lower()
-        with self._conn.cursor() as c:
-            c.execute("SET time_zone = '+00:00'")
-        return self._conn
+        conn.is_mariadb = "mariadb" in conn.get_server_info().lower()
+        with conn.cursor() as c:
+            c.execute("SET time_zone = '+00:00'")  # TIMESTAMP values arrive as UTC instants
+        return conn
+
+    def _alive(self, conn) -> bool:
+        return bool(conn.open)
 
     def _kill(self, thread_id: int) -> None:
         """Cancel the running statement from a second connection (KILL QUERY)."""
@@ -482,38 +503,39 @@ class MysqlSource(Source):
         except pymysql.Error:
             pass
 
+    def _timeout_sql(self, conn, seconds: float) -> tuple[str, list]:
+        if conn.is_mariadb:
+            return "SET SESSION max_statement_time = %s", [float(seconds)]
+        return "SET SESSION max_execution_time = %s", [int(seconds * 1000)]
+
     def batches(self, query, params, *, timeout):
         import pymysql
         from pymysql.cursors import SSCursor
 
         sql = binding.prepare(query, params, self.paramstyle)
-        with self._lock:
-            conn = self._connect()
-            setup = conn.cursor()
+        with self._connection() as (conn, state):
             try:
-                if timeout:
-                    if self._mariadb:
-                        setup.execute("SET SESSION max_statement_time = %s", [float(timeout)])
+                with conn.cursor() as setup:
+                    if timeout:
+                        setup.execute(*self._timeout_sql(conn, timeout))
+                    if self.read_only:
+                        # Session characteristic and explicit transaction: DDL's implicit
+                        # commit would otherwise leave the read-only transaction.
+                        setup.execute("SET SESSION TRANSACTION READ ONLY")
+                        setup.execute("START TRANSACTION READ ONLY")
                     else:
-                        setup.execute("SET SESSION max_execution_time = %s", [int(timeout * 1000)])
-                if self.read_only:
-                    # Session characteristic and explicit transaction: DDL's implicit
-                    # commit would otherwise leave the read-only transaction.
-                    setup.execute("SET SESSION TRANSACTION READ ONLY")
-                    setup.execute("START TRANSACTION READ ONLY")
-                else:
-                    setup.execute("SET SESSION TRANSACTION READ WRITE")
+                        setup.execute("SET SESSION TRANSACTION READ WRITE")
             except pymysql.Error as e:
-                self._drop()
+                state["broken"] = True
                 raise self.unreachable(e) from None
-            cur = conn.cursor(SSCursor)
+            cur = conn.cursor(SSCursor)  # unbuffered: rows stream, memory stays bounded
             done = False
             try:
                 try:
                     cur.execute(sql, dict(params) if params else None)
                 except KeyboardInterrupt:
                     self._kill(conn.thread_id())
-                    self._drop()
+                    state["broken"] = True
                     raise
                 if cur.description is None:
                     yield pa.RecordBatch.from_pydict({"rows_affected": [cur.rowcount]})
@@ -535,7 +557,7 @@ class MysqlSource(Source):
                 if code == 1317:
                     raise QueryCancelledError(f"{self.name}: the statement was cancelled on the server") from None
                 if code in (2006, 2013, 2003):
-                    self._drop()
+                    state["broken"] = True
                     raise self.unreachable(e) from None
                 raise self._error(e) from None
             except pymysql.err.ProgrammingError as e:
@@ -546,37 +568,22 @@ class MysqlSource(Source):
             except pymysql.Error as e:
                 raise self._error(e) from None
             finally:
-                self._finish(cur, done)
+                if not done:
+                    # An unbuffered result left half-read blocks the connection: start afresh.
+                    state["broken"] = True
+                else:
+                    try:
+                        cur.close()
+                        with conn.cursor() as c:
+                            c.execute("ROLLBACK")
+                            if timeout:
+                                c.execute(*self._timeout_sql(conn, 0))
+                    except Exception:  # noqa: BLE001
+                        state["broken"] = True
 
     def _error(self, e) -> QueryError:
         msg = e.args[1] if len(e.args) > 1 else str(e)
         return QueryError(f"{self.name}: {scrub(one_line(msg), self.secrets)}")
-
-    def _finish(self, cur, done: bool) -> None:
-        if self._conn is None:
-            return
-        try:
-            if not done:
-                # An unbuffered result left half-read blocks the connection: start afresh.
-                self._drop()
-                return
-            cur.close()
-            with self._conn.cursor() as c:
-                c.execute("ROLLBACK")
-                c.execute("SET SESSION max_statement_time = 0" if self._mariadb else "SET SESSION max_execution_time = 0")
-        except Exception:  # noqa: BLE001
-            self._drop()
-
-    def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001
-                pass
-
-    def close(self) -> None:
-        self._drop()
 
 
 # ------------------------------------------------------------------- generic (SQLAlchemy)

@@ -234,3 +234,32 @@ tables.__doc__ = Workbench.tables.__doc__
 columns.__doc__ = Workbench.columns.__doc__
 __all__ = ["Workbench", "WorkbenchError", "get_workbench", "use", "reset", "sql", "sql_arrow",
            "sql_batches", "sources", "tables", "columns"]
+
+
+def load(data: Any, target: str, *, mode: str = "replace", source: str | None = None,
+         params: Mapping[str, Any] | None = None):
+    from .writes import load as _load
+
+    return _load(get_workbench(), data, target, mode=mode, source=source, params=params, _frame=sys._getframe(1))
+
+
+def export(query: str, path, *, source: str | None = None, format: str | None = None,
+           params: Mapping[str, Any] | None = None, progress: bool | None = None, **kwargs: Any):
+    from .writes import export as _export
+
+    return _export(get_workbench(), query, path, source=source, format=format,
+                   params=_merge_params(params, kwargs), progress=progress, _frame=sys._getframe(1))
+
+
+def sync(spec: str, **kwargs: Any):
+    from .syncing import sync as _sync
+
+    return _sync(get_workbench(), spec, **kwargs)
+
+
+from . import syncing as _sync_module, writes as _writes  # noqa: E402
+
+load.__doc__ = _writes.load.__doc__
+export.__doc__ = _writes.export.__doc__
+sync.__doc__ = _sync_module.sync.__doc__
+__all__ += ["load", "export", "sync"]

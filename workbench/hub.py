@@ -128,7 +128,6 @@ class Hub:
 
     def _build(self) -> duckdb.DuckDBPyConnection:
         con = extensions.connect()
-        con.execute("SET TimeZone = 'UTC'")
         self._problems = {}
         for name, src in self.sources.items():
             try:
@@ -143,8 +142,8 @@ class Hub:
                     f"lake dataset {name!r} ({ds.path}): {one_line(str(e))}; "
                     f"run `make demo` to build the demo lake, or fix [lake.{name}] path in workbench.toml"
                 )
-        path = ",".join(["main", *(w for w in self.warehouses if w not in self._problems)])
-        con.execute(f"SET search_path = {_literal(path)}")
+        self._search_path = ",".join(
+            ["memory.main", *(f"{_quote(w)}.main" for w in self.warehouses if w not in self._problems)])
         return con
 
     def _reader(self, ds) -> str:
@@ -210,9 +209,12 @@ class Hub:
                 source: Source | None = None) -> Iterator[pa.RecordBatch]:
         sql = binding.prepare(query, params, "dollar")
         con = self.connection()
-        cur = con.cursor()
+        cur = con.cursor()  # settings are per cursor: set them on each
+        path = self._search_path
         if source is not None and source.kind == "duckdb":
-            cur.execute(f"SET search_path = {_literal(','.join([source.name, 'main']))}")
+            path = f"{_quote(source.name)}.main,memory.main"
+        cur.execute(f"SET search_path = {_literal(path)}")
+        cur.execute("SET TimeZone = 'UTC'")
         for name, obj in _frame_tables(query, frame).items():
             cur.register(name, obj)
         timer = None
