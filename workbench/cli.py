@@ -191,6 +191,47 @@ def demo_cmd(
     typer.echo(str(summary))
 
 
+@app.command("sync")
+def sync_cmd(
+    tables: List[str] = typer.Argument(..., help="SOURCE.TABLE, one or more (e.g. app.photos app.likes)."),
+    incremental_by: Optional[str] = typer.Option(None, "--incremental-by", help="Column that grows on every insert/update (e.g. updated_at): fetch only rows at or past the last watermark and upsert them by primary key."),
+    to: str = typer.Option("warehouse", "--to", help="warehouse (a DuckDB table) or lake (a Parquet snapshot under the lake folder), or a source name of that role."),
+    key: List[str] = typer.Option([], "--key", help="Primary-key column(s) to upsert by, when the catalog has none."),
+    as_name: Optional[str] = typer.Option(None, "--as", help="Target table name (default: the source table's)."),
+    full: bool = typer.Option(False, "--full", help="Copy the whole table even when a watermark exists."),
+    keep_deleted: bool = typer.Option(False, "--keep-deleted", help="Do not remove rows deleted at the source."),
+) -> None:
+    """Copy OLTP tables into the warehouse or the lake, incrementally with --incremental-by.
+
+    Example: workbench sync app.photos app.likes --incremental-by updated_at
+    """
+    from .syncing import sync
+
+    if as_name and len(tables) > 1:
+        raise UsageError("--as names one target table; sync one SOURCE.TABLE at a time with it")
+    wb = workbench_from_cli()
+    for spec in tables:
+        result = sync(wb, spec, incremental_by=incremental_by, to=to, key=key or None, as_name=as_name,
+                      full=full, deletes=not keep_deleted, progress=sys.stderr.isatty())
+        typer.echo(str(result))
+
+
+@app.command("export")
+def export_cmd(
+    source: str = typer.Argument(..., help="Source name, or 'hub'."),
+    query: str = typer.Argument(..., help="The SQL; parameters are :name."),
+    path: Path = typer.Argument(..., help="Output file: .parquet or .csv."),
+    param: List[str] = typer.Option([], "--param", "-p", help="name=value or name:TYPE=value, as for `workbench sql`."),
+) -> None:
+    """Stream a query's result to a Parquet or CSV file (any size; bounded memory)."""
+    from .writes import export
+
+    params = dict(parse_param(p) for p in param)
+    result = export(workbench_from_cli(), query, path, source=None if source == "hub" else source, params=params,
+                    progress=sys.stderr.isatty())
+    typer.echo(str(result))
+
+
 def _fmt(fmt: str) -> str:
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"--format {fmt!r}: use table, csv or json")
