@@ -224,3 +224,26 @@ def test_dataframe_in_scope_joins_oltp_table(project):
     scores = pd.DataFrame({"photo_id": [1, 2], "score": [0.5, 0.25]})  # noqa: F841 - used by name in SQL
     df = w.sql("select p.title, s.score from app.photos p join scores s on s.photo_id = p.id order by p.id")
     assert df["title"].tolist() == ["first", "second"] and df["score"].tolist() == [0.5, 0.25]
+
+
+def test_generic_sqlalchemy_path(tmp_path):
+    """Any SQLAlchemy URL works through the generic path (here SQLite via SQLAlchemy itself)."""
+    import sqlite3
+
+    from workbench.config import SourceConfig
+    from workbench.connectors import GenericSource
+    from workbench.rows import collect
+
+    db = tmp_path / "g.db"
+    with sqlite3.connect(db) as c:
+        c.executescript("create table t (id integer primary key, name text); insert into t values (1, 'a'), (2, NULL);")
+    src = GenericSource(SourceConfig(name="g", url=f"sqlite:///{db}", role="oltp"))
+    try:
+        table = collect(src.batches("select * from t where id >= :n", {"n": 1}, timeout=None))
+        assert table.to_pydict() == {"id": [1, 2], "name": ["a", None]}
+        with pytest.raises(ParameterError):
+            list(src.batches("select * from t where id = :n", {}, timeout=None))
+        with pytest.raises(QueryError, match="no such table"):
+            list(src.batches("select * from nope", {}, timeout=None))
+    finally:
+        src.close()

@@ -610,22 +610,25 @@ class GenericSource(Source):
 
         binding.check(query, params)
         try:
-            with self.engine().connect() as conn:
-                opts: dict[str, Any] = {"stream_results": True}
-                if self.read_only:
-                    opts["postgresql_readonly"] = True
-                result = conn.execution_options(**opts).execute(text(query), dict(params))
-                if not result.returns_rows:
-                    yield pa.RecordBatch.from_pydict({"rows_affected": [result.rowcount]})
-                    conn.rollback()
-                    return
-                names = list(result.keys())
-                yield from batches_from_cursor(names, lambda n: [tuple(r) for r in result.fetchmany(n)], [None] * len(names))
-                conn.rollback()
-        except exc.OperationalError as e:
+            conn = self.engine().connect()
+        except exc.DBAPIError as e:
             raise self.unreachable(e.orig or e) from None
+        try:
+            opts: dict[str, Any] = {"stream_results": True}
+            if self.read_only:
+                opts["postgresql_readonly"] = True
+            result = conn.execution_options(**opts).execute(text(query), dict(params))
+            if not result.returns_rows:
+                yield pa.RecordBatch.from_pydict({"rows_affected": [result.rowcount]})
+                return
+            names = list(result.keys())
+            yield from batches_from_cursor(names, lambda n: [tuple(r) for r in result.fetchmany(n)],
+                                           [None] * len(names))
         except exc.DBAPIError as e:
             raise self.query_error(e.orig or e) from None
+        finally:
+            conn.rollback()
+            conn.close()
 
     def close(self) -> None:
         if self._engine is not None:
