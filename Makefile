@@ -27,6 +27,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/workbench demo
+	$(BIN)/workbench sync app.users app.photos app.likes app.comments --incremental-by updated_at
 
 test: $(VENV)/.installed-dev
 	bash scripts/services.sh
