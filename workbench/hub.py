@@ -26,7 +26,7 @@ import pyarrow as pa
 from . import binding, extensions
 from .config import Config
 from .dtypes import normalize
-from .errors import QueryCancelledError, QueryError, QueryTimeoutError, ReadOnlySourceError, SourceError
+from .errors import ParameterError, QueryCancelledError, QueryError, QueryTimeoutError, ReadOnlySourceError, SourceError
 from .connectors import Source, kind_of, mysql_connect_args, one_line, pg_conninfo, scrub
 
 BATCH_ROWS = 122_880
@@ -208,6 +208,7 @@ class Hub:
     def batches(self, query: str, params: Mapping[str, Any], *, timeout: float | None, frame,
                 source: Source | None = None) -> Iterator[pa.RecordBatch]:
         sql = binding.prepare(query, params, "dollar")
+        self._check_mysql_params(query, params)
         con = self.connection()
         cur = con.cursor()  # settings are per cursor: set them on each
         path = self._search_path
@@ -246,6 +247,26 @@ class Hub:
             if timer is not None:
                 timer.cancel()
             cur.close()
+
+    def _check_mysql_params(self, query: str, params: Mapping[str, Any]) -> None:
+        """Refuse string values with a backslash on queries that reach a MySQL source.
+
+        DuckDB's mysql scanner (1.5.5) pushes filter values into the MySQL query as
+        literals with quotes doubled but backslashes kept, and MySQL reads a backslash
+        as an escape: ``\\' or 1=1 -- `` would become SQL. Until the scanner escapes
+        them, such values must be bound by the MySQL driver itself (``source=...``).
+        """
+        risky = [k for k, v in params.items() if isinstance(v, str) and "\\" in v]
+        if not risky:
+            return
+        names = identifiers(query)
+        for name, src in self.sources.items():
+            if src.kind == "mysql" and name in names:
+                raise ParameterError(
+                    f"parameter {risky[0]!r} holds a backslash, which DuckDB's mysql scanner cannot pass to "
+                    f"{name!r} safely; run this query on the source itself (source={name!r}), where the "
+                    "driver binds it"
+                )
 
     def _error(self, e: duckdb.Error, query: str, timeout, timed_out: bool) -> Exception:
         msg = scrub(one_line(str(e)), self.secrets)

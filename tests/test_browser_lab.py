@@ -1,0 +1,124 @@
+"""End to end in a real browser: JupyterLab runs ``notebooks/explore.ipynb`` in headless Chromium.
+
+JupyterLab is started on a free local port with a token, over a demo project; Chromium
+(Debian's, driven by Playwright with ``executable_path``, nothing downloaded) opens the
+tour notebook and runs every cell. The explorer must render as a live widget (which
+also proves the widget frontend is detected) next to plotly charts, and no cell may
+show an error. The screenshot is kept under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .explore_fixtures import sqlite_project  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(sqlite_project, tmp_path):  # noqa: F811
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing; apt-get install -y chromium")
+    shutil.copy(REPO / "notebooks" / "explore.ipynb", sqlite_project / "explore.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={sqlite_project}",
+         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")},
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"JupyterLab exited: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+CELLS_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content || !panel.sessionContext.session) return null;
+  const cells = panel.content.model.cells, out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    out.push({count: c.executionCount, outputs: c.outputs.toJSON()});
+  }
+  return {kernel: panel.sessionContext.session.kernel.status, cells: out};
+}"""
+
+
+def test_tour_notebook_runs_in_jupyterlab(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.goto(f"{url}/lab/tree/explore.ipynb?token={token}")
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status "
+                                   "=== 'idle'", timeout=90_000)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_function(f"() => {{ const s = ({CELLS_STATE})(); return s && s.kernel === 'idle' && "
+                                   "s.cells.every(c => c.count); }", timeout=180_000)
+            page.locator(".wb-explorer").first.wait_for(timeout=30_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+            page.locator(".wb-explorer").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)  # let plotly finish drawing before the picture
+            page.screenshot(path=str(ARTIFACTS / "explore-lab.png"), full_page=True)
+            page.locator(".wb-explorer").first.screenshot(path=str(ARTIFACTS / "explore-widget.png"))
+            state = page.evaluate(CELLS_STATE)
+            explorer_tabs = page.locator(".wb-explorer .lm-TabBar-tab").all_inner_texts()
+            charts = page.locator(".js-plotly-plot").count()
+        finally:
+            browser.close()
+    errors = [o for c in state["cells"] for o in c["outputs"]
+              if o["output_type"] == "error" or (o["output_type"] == "stream" and "Traceback" in o.get("text", ""))]
+    assert not errors, json.dumps(errors)[:2000]
+    assert [t.strip() for t in explorer_tabs[:4]] == ["Preview", "Profile", "Chart", "SQL"]
+    assert charts >= 4
