@@ -341,100 +341,42 @@ def pg_conninfo(url: str) -> dict[str, Any]:
     return kw
 
 
-def _json_text(data) -> str:
-    return bytes(data).decode() if not isinstance(data, str) else data
-
-
-def _pg_types() -> dict[int, pa.DataType]:
-    return {
-        16: pa.bool_(), 17: pa.binary(), 20: pa.int64(), 21: pa.int64(), 23: pa.int64(),
-        25: pa.string(), 1042: pa.string(), 1043: pa.string(), 19: pa.string(),
-        700: pa.float64(), 701: pa.float64(), 1082: pa.date32(),
-        1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"),
-        114: pa.string(), 3802: pa.string(), 2950: pa.string(), 1083: pa.time64("us"),
-    }
-
-
 class PostgresSource(Source):
+    """PostgreSQL through :mod:`workbench.pgfetch`: binary COPY decoded into Arrow by
+    DuckDB's postgres extension, split over several connections for plain table scans,
+    in READ ONLY transactions, with statement timeout and server-side cancellation."""
+
     kind = "postgresql"
     paramstyle = "pyformat"
 
-    def __init__(self, cfg: SourceConfig):
-        super().__init__(cfg)
-        self._types = _pg_types()
-
-    def _open(self):
-        import psycopg
-        import psycopg.types.json
-
-        try:
-            conn = psycopg.connect(**pg_conninfo(self.url), autocommit=False)
-        except psycopg.Error as e:
-            raise self.unreachable(e) from None
-        conn.read_only = self.read_only  # every transaction is BEGIN READ ONLY
-        # JSON stays its text (the dtype policy), not Python dicts.
-        psycopg.types.json.set_json_loads(_json_text, conn)
-        return conn
-
-    def _alive(self, conn) -> bool:
-        return not conn.closed and not conn.broken
-
-    def _hint(self, d) -> pa.DataType | None:
-        if d.type_code == 1700:  # numeric: exact decimal with the column's precision
-            if d.precision and d.scale is not None and d.precision <= 38:
-                return pa.decimal128(d.precision, d.scale)
-            return None  # unbounded numeric: inferred from the values
-        return self._types.get(d.type_code)
-
     def batches(self, query, params, *, timeout):
-        import psycopg
+        from . import pgfetch
+        from .dtypes import normalize
+        from .errors import ParameterError, WorkbenchError
 
         sql = binding.prepare(query, params, self.paramstyle)
-        with self._connection() as (conn, state):
-            # A binary cursor always uses the extended protocol: one statement per call.
-            cur = conn.cursor(binary=True)
-            try:
-                if timeout:
-                    cur.execute("select set_config('statement_timeout', %s, true)", [f"{int(timeout * 1000)}ms"])
-                cur.execute(sql, dict(params))  # psycopg cancels on the server on Ctrl-C
-                if cur.description is None:
-                    yield pa.RecordBatch.from_pydict({"rows_affected": [cur.rowcount]})
-                    return
-                names = [d.name for d in cur.description]
-                hints = [self._hint(d) for d in cur.description]
-                yield from batches_from_cursor(names, cur.fetchmany, hints)
-            except psycopg.errors.ReadOnlySqlTransaction as e:
-                raise self.read_only_error(e.diag.message_primary or str(e)) from None
-            except psycopg.errors.SyntaxError as e:
-                if "multiple commands" in str(e):
-                    raise (self.read_only_error("one statement per call") if self.read_only else
-                           QueryError(f"{self.name}: one statement per call; split the statements")) from None
-                raise self._error(e) from None
-            except psycopg.errors.QueryCanceled as e:
-                if timeout and "statement timeout" in str(e):
-                    raise QueryTimeoutError(
-                        f"{self.name}: the statement ran longer than {timeout:g} s and was cancelled on the server; "
-                        "narrow it, or raise timeout=... (or statement_timeout in workbench.toml)"
-                    ) from None
-                raise QueryCancelledError(f"{self.name}: the statement was cancelled on the server") from None
-            except psycopg.OperationalError as e:
-                state["broken"] = True
-                raise self.unreachable(e) from None
-            except psycopg.Error as e:
-                raise self._error(e) from None
-            finally:
-                try:
-                    cur.close()
-                    conn.rollback()  # end the read-only transaction: never left idle in one
-                except Exception:  # noqa: BLE001 - a broken connection is replaced next time
-                    state["broken"] = True
+        try:
+            for batch in pgfetch.read_arrow_batches(self.url, sql, params, read_only=self.read_only, timeout=timeout):
+                yield normalize(batch)
+        except ReadOnlySourceError as e:
+            raise self.read_only_error(str(e)) from None
+        except SourceError as e:
+            raise SourceError(f"source {self.name!r}: {scrub(str(e), self.secrets)}") from None
+        except (ParameterError, QueryTimeoutError, QueryCancelledError) as e:
+            raise type(e)(f"{self.name}: {scrub(str(e), self.secrets)}") from None
+        except WorkbenchError as e:
+            if self.read_only and "multiple commands" in str(e):
+                raise self.read_only_error("one statement per call") from None
+            raise QueryError(f"{self.name}: {scrub(str(e), self.secrets)}") from None
 
-    def _error(self, e) -> QueryError:
-        diag = getattr(e, "diag", None)
-        msg = (diag.message_primary if diag and diag.message_primary else str(e)) or type(e).__name__
-        pos = f" (at character {diag.statement_position})" if diag and diag.statement_position else ""
-        hint = f"; hint: {diag.message_hint}" if diag and diag.message_hint else ""
-        return QueryError(f"{self.name}: {scrub(one_line(msg), self.secrets)}{pos}{hint}")
+    def ping(self) -> str | None:
+        import psycopg
+
+        try:
+            psycopg.connect(**pg_conninfo(self.url)).close()
+            return None
+        except psycopg.Error as e:
+            return self.describe_error(e)
 
 
 # -------------------------------------------------------------------- MySQL / MariaDB

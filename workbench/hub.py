@@ -27,7 +27,7 @@ from . import binding, extensions
 from .config import Config
 from .dtypes import normalize
 from .errors import ParameterError, QueryCancelledError, QueryError, QueryTimeoutError, ReadOnlySourceError, SourceError
-from .connectors import Source, kind_of, mysql_connect_args, one_line, pg_conninfo, scrub
+from .connectors import Source, mysql_connect_args, one_line, pg_conninfo, scrub
 
 BATCH_ROWS = 122_880
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
