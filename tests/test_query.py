@@ -116,8 +116,13 @@ def test_hostile_values_are_bound_as_data(project, value):
     w, url = project
     df = w.sql("select :v as v, count(*) as n from photos where title = :v", source="app", v=value)
     assert df["v"][0] == value and df["n"][0] == 0
-    hub = w.sql("select :v as v from app.photos limit 1", v=value)
-    assert hub["v"][0] == value
+    if _kind(url) == "mysql" and "\\" in value:
+        # DuckDB's mysql scanner would paste it into MySQL SQL unescaped: refused, not run.
+        with pytest.raises(ParameterError, match="backslash"):
+            w.sql("select :v as v from app.photos limit 1", v=value)
+    else:
+        hub = w.sql("select :v as v from app.photos where title <> :v limit 1", v=value)
+        assert hub["v"][0] == value
     assert admin_execute(url, "select count(*) from photos")[0][0] == 3
 
 
