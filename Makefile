@@ -28,6 +28,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/workbench demo
 	$(BIN)/workbench sync app.users app.photos app.likes app.comments --incremental-by updated_at
+	$(BIN)/workbench run daily_report --grid day=$$(date -u -d '6 days ago' +%F)..$$(date -u +%F) --jobs 2
 
 test: $(VENV)/.installed-dev
 	bash scripts/services.sh

@@ -82,6 +82,19 @@ def mysql_url(mysql_server):
 
 
 @pytest.fixture
+def pg_role_url(pg_url):
+    """(URL, password) of a PostgreSQL role with a real password and SELECT on ``photos`` (two rows)."""
+    password = "S3cr3t-" + secrets.token_hex(8)
+    role = "wb_role_" + secrets.token_hex(4)
+    admin_execute(pg_url, f"create role {role} login password '{password}'",
+                  "create table photos (id int primary key, title text)",
+                  "insert into photos values (1, 'a'), (2, 'b')",
+                  f"grant select on photos to {role}")
+    yield pg_url.replace(f"{PG_ADMIN['user']}@", f"{role}:{password}@"), password
+    admin_execute(pg_url, "drop owned by " + role, "drop role " + role)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path):
     """URL of a fresh, empty SQLite file."""
     import sqlite3

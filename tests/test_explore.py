@@ -107,12 +107,13 @@ def test_profile_is_computed_by_aggregates(setup):
     e.tabs.selected_index = 1  # opening the tab computes the profile
     p = e.profile
     assert p.rows == len(full) and e.status.value == ""
-    assert all("approx_count_distinct" in q.sql or "histogram(" in q.sql for q in p.queries)
+    assert len(p.queries) == 2 and all(q.sql.startswith(("select count(*)", "with wb_s")) for q in p.queries)
+    assert not p.sampled and p.note == "" and "tablesample" not in p.queries[1].sql  # small: every row
     rows = p.table.set_index("column")
     for col in (c["num"], c["int"], c["cat"]):
         s = full[col]
         assert rows.loc[col, "null_share"] == pytest.approx(s.isna().mean())
-        assert rows.loc[col, "distinct"] == pytest.approx(s.nunique(), rel=0.2)  # HyperLogLog
+        assert rows.loc[col, "distinct"] == s.nunique()  # exact below the sampling threshold
     assert rows.loc[c["num"], "min"] == pytest.approx(full[c["num"]].min())
     assert rows.loc[c["num"], "mean"] == pytest.approx(full[c["num"]].mean())
     assert rows.loc[c["num"], "median"] == pytest.approx(full[c["num"]].median(), rel=0.05)
@@ -122,7 +123,41 @@ def test_profile_is_computed_by_aggregates(setup):
     e.profile_column.value = c["time"]
     fig = e.profile_chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert fig["layout"]["xaxis"]["type"] == "date"
-    assert "approx_count_distinct" in e.sql_text.value  # the SQL tab shows the profile's statements
+    assert "quantile_" in e.sql_text.value  # the SQL tab shows the profile's statements
+
+
+def test_profile_of_a_big_relation_samples_the_details_and_keeps_counts_exact(setup):
+    """Above ``sample_rows`` (tiny here, so the test stays small) the details come from a sample."""
+    w, table, c, full = setup
+    p = profile(table, sample_rows=200, workbench=w)
+    assert p.sampled and p.rows == len(full) and 0 < p.sample_rows < len(full)
+    assert "tablesample bernoulli" in p.queries[1].sql and "tablesample" not in p.queries[0].sql
+    assert f"{p.sample_rows:,}-row sample of {len(full):,} rows" in p.note
+    assert set(p.sampled_stats) >= {"distinct", "median", "top", "histogram"}
+    html = p._repr_html_()
+    assert "wb-profile-note" in html and p.note.split(";")[0] in html
+    rows = p.table.set_index("column")
+    for col in (c["num"], c["int"], c["cat"], c["time"]):  # exact whatever the sample
+        s = full[col]
+        assert rows.loc[col, "null_share"] == pytest.approx(s.isna().mean())
+        assert rows.loc[col, "min"] == s.min() and rows.loc[col, "max"] == s.max()
+    assert rows.loc[c["num"], "mean"] == pytest.approx(full[c["num"]].mean())
+    h = p.histograms[c["num"]]  # scaled to the whole relation: about its non-null rows
+    assert h.sampled and sum(h.counts) == pytest.approx(full[c["num"]].notna().sum(), rel=0.05)
+    assert rows.loc[c["cat"], "distinct"] <= full[c["cat"]].notna().sum()
+    again = profile(table, sample_rows=200, workbench=w)  # a repeatable sample: the same numbers
+    assert again.sample_rows == p.sample_rows and again.table.equals(p.table)
+    assert not profile(table, sample_rows=None, workbench=w).sampled
+
+
+def test_distinct_estimate_from_a_sample():
+    from workbench.exploring.profiling import estimate_distinct
+
+    assert estimate_distinct(1000, 1000, 0, 1000, 10_000) == 10_000  # all unique in the sample: a key
+    assert estimate_distinct(50, 0, 0, 1000, 10_000) == 50  # every value repeats: all were seen
+    assert estimate_distinct(80, 80, 0, 100, 100) == 80  # the sample is everything
+    # a value seen ~10 times per 10 rows in a 10% sample: Chao1 for sampling without replacement
+    assert estimate_distinct(651, 387, 194, 1000, 10_000) == pytest.approx(1000, rel=0.05)
 
 
 def _trace_values(fig, axis: str) -> list:

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 import pytest
 
 import workbench as wb
 from workbench.errors import WorkbenchError
 
-from .conftest import PG_ADMIN, admin_execute, write_config
+from .conftest import write_config
 
 
-@pytest.fixture
-def role_url(pg_url):
-    password = "S3cr3t-" + secrets.token_hex(8)
-    role = "wb_role_" + secrets.token_hex(4)
-    admin_execute(pg_url, f"create role {role} login password '{password}'",
-                  "create table photos (id int primary key, title text)",
-                  "insert into photos values (1, 'a')",
-                  f"grant select on photos to {role}")
-    url = pg_url.replace(f"{PG_ADMIN['user']}@", f"{role}:{password}@")
-    yield url, password
-    admin_execute(pg_url, "drop owned by " + role, "drop role " + role)
-
-
-def test_password_never_shown(tmp_path, role_url, caplog, capsys):
-    url, password = role_url
+def test_password_never_shown(tmp_path, pg_role_url, caplog, capsys):
+    url, password = pg_role_url
     caplog.set_level(logging.DEBUG)
     cfg = write_config(tmp_path, "${APP_URL}", extra=(
         f'\n[sources.down]\nurl = "postgresql://u:{password}@127.0.0.1:1/nowhere"\nrole = "oltp"\n'))
@@ -36,8 +22,8 @@ def test_password_never_shown(tmp_path, role_url, caplog, capsys):
     os.environ["APP_URL"] = url
     try:
         with wb.Workbench(cfg) as w:
-            assert w.sql("select count(*) as n from photos", source="app")["n"][0] == 1
-            assert w.sql("select count(*) as n from app.photos")["n"][0] == 1
+            assert w.sql("select count(*) as n from photos", source="app")["n"][0] == 2
+            assert w.sql("select count(*) as n from app.photos")["n"][0] == 2
             seen = [repr(w), repr(w.source("app")), repr(w.config), str(w.config)]
             table = w.sources()
             seen.append(table.to_string())

@@ -88,9 +88,29 @@ class Workbench:
             raise UsageError("the query is empty; pass the SQL text as the first argument")
         if timeout is None:
             timeout = self.config.settings.statement_timeout
+        self._note_sources(query, source)
         if source is None:
             return self.hub.batches(query, params, timeout=timeout, frame=frame)
         return self.source(source).batches(query, params, timeout=timeout)
+
+    def _note_sources(self, query: str, source: str | None) -> None:
+        """Tell a running report which sources it used (its header lists them)."""
+        from .recording import note_source
+
+        if source is not None:
+            note_source(source)
+            return
+        from .hub import identifiers
+
+        words = identifiers(query)
+        lakes = [n for n, s in self.config.sources.items() if s.role == "lake"]
+        used = {n for n in self.config.sources if n in words}
+        if any(ds in words for ds in self.config.lake):
+            used.update(lakes)
+        if not used:  # unqualified names resolve to the warehouse
+            used = {n for n, s in self.config.sources.items() if s.role == "warehouse"}
+        for name in sorted(used):
+            note_source(name)
 
     def sql_arrow(self, query: str, source: str | None = None, *, params: Mapping[str, Any] | None = None,
                   max_rows: int | None = None, timeout: float | None = None, _frame=None, **kwargs: Any) -> pa.Table:

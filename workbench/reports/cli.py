@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from rich.markup import escape
 
@@ -24,10 +23,9 @@ class RunFailed(WorkbenchError):
     """One or more runs did not succeed (exit code 1); the details were printed above."""
 
 
-def _config() -> Config:
-    ctx = click.get_current_context(silent=True)
-    path = ctx.find_root().params.get("config") if ctx else None
-    return load_config(path)
+def _config(ctx: typer.Context) -> Config:
+    """The config named by the main CLI's ``--config``, else the usual lookup."""
+    return load_config(ctx.find_root().params.get("config"))
 
 
 def _duration(value: Optional[str], option: str) -> Optional[float]:
@@ -43,18 +41,33 @@ def _console(err: bool = False):
     return Console(stderr=err, highlight=False, soft_wrap=True)
 
 
-def _summary(results: list) -> None:
+def _table(title: str):
+    """A compact Rich table: fixed columns stay whole, the details column wraps."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(results)} runs", show_lines=False)
-    for col in ("run", "parameters", "status", "duration", "report / error"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("run", "status", "duration"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("details", overflow="fold", ratio=1)
+    return table
+
+
+def _row(table, run_id: str, status: str, duration, *details: str) -> None:
+    style = {"succeeded": "green", "failed": "red", "timed out": "red"}.get(status, "blue")
+    table.add_row(run_id, f"[{style}]{escape(status)}[/]", "" if duration is None else f"{duration:.1f} s",
+                  escape("\n".join(d for d in details if d)))
+
+
+def _params_text(parameters: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in parameters.items())
+
+
+def _summary(results: list) -> None:
+    table = _table(f"{len(results)} runs")
     for r in results:
-        params = ", ".join(f"{k}={v}" for k, v in r.parameters.items())
-        style = "green" if r.ok else "red"
-        table.add_row(r.id, escape(params), f"[{style}]{r.status}[/]",
-                      "" if r.duration is None else f"{r.duration:.1f} s",
-                      escape(str(r.report_path) if r.ok else (r.error or "")))
+        _row(table, r.id, r.status, r.duration, _params_text(r.parameters),
+             str(r.report_path) if r.ok else (r.error or ""))
     _console().print(table)
 
 
@@ -89,9 +102,9 @@ def register(app: typer.Typer) -> None:
         Parameters: -p NAME VALUE (repeatable), typed by the notebook's parameters cell.
         """
         from . import params as P
-        from .runner import plan, run_many, run_report
+        from .runner import resolve, run_many, run_report
 
-        cfg = _config()
+        cfg = _config(ctx)
         given = P.parse_pairs(_pairs(ctx.args))
         t, ct = _duration(timeout, "--timeout"), _duration(cell_timeout, "--cell-timeout")
         if not grid:
@@ -106,8 +119,8 @@ def register(app: typer.Typer) -> None:
             if not res.ok:
                 raise RunFailed(f"run {res.id} {res.status}; see {res.report_path}")
             return
-        (probe,) = plan(target, given, config=cfg, params_file=params_file)
-        sets = [{**given, **combo} for combo in P.expand_grid(probe.contract, grid)]
+        report, notebook, *_ = resolve(target, cfg)
+        sets = [{**given, **combo} for combo in P.expand_grid(P.inspect_notebook(notebook), grid)]
         progress = None
         if sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -122,7 +135,7 @@ def register(app: typer.Typer) -> None:
 
         if progress is not None:
             # the pool is created inside run_many before the first update from this thread
-            task = progress.add_task(f"{probe.report}", total=len(sets))
+            task = progress.add_task(report, total=len(sets))
         results = run_many(target, sets, config=cfg, params_file=params_file, jobs=jobs, timeout=t,
                            cell_timeout=ct, show_code=show_code,
                            on_start=progress.start if progress is not None else None, on_done=done)
@@ -135,14 +148,15 @@ def register(app: typer.Typer) -> None:
             raise RunFailed(f"{len(failed)} of {len(results)} runs did not succeed")
 
     @app.command("params")
-    def params(target: str = typer.Argument(..., help="A report name or a notebook path.")) -> None:
+    def params(ctx: typer.Context,
+               target: str = typer.Argument(..., help="A report name or a notebook path.")) -> None:
         """Show a report's parameters: name, type, default and help."""
         from rich.table import Table
 
         from .params import inspect_notebook
         from .runner import resolve
 
-        cfg = _config()
+        cfg = _config(ctx)
         report, notebook, defaults, _, _ = resolve(target, cfg)
         contract = inspect_notebook(notebook)
         if contract.cell_index is None:
@@ -160,36 +174,31 @@ def register(app: typer.Typer) -> None:
 
     @app.command("runs")
     def runs(
+        ctx: typer.Context,
         report: Optional[str] = typer.Argument(None, help="Only this report."),
         limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to list."),
     ) -> None:
         """List past runs, newest first."""
-        from rich.table import Table
-
         from .runlog import RunLog
 
-        cfg = _config()
+        cfg = _config(ctx)
         log = RunLog(cfg.runlog_path)
         log.recover()
-        table = Table(title=f"runs ({cfg.runlog_path})")
-        for col in ("run", "report", "status", "started", "duration", "parameters", "values / error"):
-            table.add_column(col, overflow="fold")
+        table = _table(f"runs ({cfg.runlog_path})")
         for r in log.runs(report, limit):
-            started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M:%S") if r.started_at else ""
-            style = {"succeeded": "green", "failed": "red", "timed out": "red"}.get(r.status, "blue")
-            detail = r.error or ", ".join(f"{k}={v}" for k, v in r.values.items())
-            table.add_row(r.id, escape(r.report), f"[{style}]{r.status}[/]", started,
-                          "" if r.duration is None else f"{r.duration:.1f} s",
-                          escape(", ".join(f"{k}={v}" for k, v in r.parameters.items())), escape(detail))
+            started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M") if r.started_at else "not started"
+            values = " ".join(f"{k}={v}" for k, v in r.values.items())
+            _row(table, r.id, r.status, r.duration, f"{r.report} · {started}" if not report else started,
+                 _params_text(r.parameters), r.error or values)
         _console().print(table)
 
     @app.command("index")
-    def index() -> None:
+    def index(ctx: typer.Context) -> None:
         """Rebuild reports/index.html from the run log."""
         from .runlog import RunLog
         from .site import build_index
 
-        cfg = _config()
+        cfg = _config(ctx)
         log = RunLog(cfg.runlog_path)
         log.recover()
         path = build_index(cfg.reports_dir, log, {n: r.description for n, r in cfg.reports.items()})

@@ -11,8 +11,9 @@ Two sources of kernels:
 * :class:`ColdKernels` launches ``python -m ipykernel_launcher`` per run (about 0.6 s,
   plus the notebook's own imports). Used for single runs.
 * :class:`ForkedKernels` keeps a fork server (:mod:`.zygote`) that has already imported
-  pandas, plotly, duckdb and workbench, and keeps ``ahead`` kernels forked before they
-  are needed, so a grid run finds its kernel ready and its imports done.
+  pandas, plotly, duckdb and workbench, and keeps ``ahead`` kernels forked (and their
+  DuckDB hub built, :data:`WARMUP`) before they are needed, so a grid run finds its
+  kernel ready and its imports done.
 
 A kernel that does not answer within ``start_timeout`` raises :class:`KernelStartError`;
 the runner retries with a fresh kernel, because a failed start is not a notebook failure.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -29,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import queue
 from collections import deque
 from pathlib import Path
 
@@ -38,32 +39,29 @@ from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
+from .runlog import pid_alive
+
 PRELOAD = ("pandas", "numpy", "pyarrow", "duckdb", "plotly", "plotly.express", "plotly.graph_objects",
            "plotly.io", "IPython", "workbench", "workbench.recording")
 
-#: Environment every report kernel gets: JSON-only plotly output (the HTML adds plotly.js
-#: once), one BLAS thread per kernel (runs already fill the cores, and forked BLAS pools
-#: are unsafe).
-KERNEL_ENV = {"PLOTLY_RENDERER": "plotly_mimetype", "OPENBLAS_NUM_THREADS": "1",
-              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+#: Run in each forked kernel as soon as it is forked: builds the DuckDB hub (attach the
+#: OLTP sources, create the lake views) that ``wb.sql`` would otherwise build in the
+#: run's first query. Connections cannot be made before the fork (they own threads).
+WARMUP = "import workbench as _wb\ntry:\n    _wb.sql('select 1')\nexcept Exception:\n    pass\ndel _wb"
+
+#: Environment every report kernel gets: JSON-only plotly output, so the notebook holds
+#: each figure's data once and the HTML adds plotly.js once.
+KERNEL_ENV = {"PLOTLY_RENDERER": "plotly_mimetype", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+              # no widget frontend in a headless run: wb.explore shows static tables and figures
+              "WORKBENCH_WIDGETS": "0"}
+
+#: And the fork server: one BLAS/OpenMP thread per kernel, because thread pools started
+#: before a fork are unsafe in the child (and a grid already fills the cores with runs).
+FORK_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class KernelStartError(RuntimeError):
     """A kernel did not come up; retry with another one."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours is dead too
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 class RunKernel(AsyncKernelManager):
@@ -76,6 +74,18 @@ class RunKernel(AsyncKernelManager):
         self.pid = pid
         self._folder = folder
         self._popen = reap
+        self._kc: AsyncKernelClient | None = None
+        self._killed = False
+
+    def send_ahead(self, code: str) -> None:
+        """Queue ``code`` on the kernel now (silently, outside the history), without waiting.
+
+        ZMQ holds the request until the kernel binds its sockets; the run's own requests
+        queue behind it, so it is done, in the background, before the first cell runs.
+        """
+        self._kc = self.client()
+        self._kc.start_channels()
+        self._kc.execute(code, silent=True, store_history=False)
 
     @property
     def has_kernel(self) -> bool:  # type: ignore[override]
@@ -86,7 +96,7 @@ class RunKernel(AsyncKernelManager):
         return True
 
     async def _async_is_alive(self) -> bool:
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
     is_alive = _async_is_alive  # type: ignore[assignment]
 
@@ -104,7 +114,10 @@ class RunKernel(AsyncKernelManager):
 
     def kill(self) -> None:
         """SIGKILL the kernel and remove its files; never waits for it."""
+        self._killed = True
         self._signal(signal.SIGKILL)
+        if self._kc is not None and self._kc.channels_running:
+            self._kc.stop_channels()
         if self._popen is not None:  # reap our own child off the critical path
             threading.Thread(target=self._popen.wait, daemon=True).start()
         shutil.rmtree(self._folder, ignore_errors=True)
@@ -120,11 +133,15 @@ class RunKernel(AsyncKernelManager):
         return run_sync(self._connect)(timeout)
 
     async def _connect(self, timeout: float) -> AsyncKernelClient:
-        kc: AsyncKernelClient = self.client()
-        kc.start_channels()
+        if self._killed:  # its sockets and context are gone; SIGKILL may not have landed yet
+            raise KernelStartError("the kernel was stopped before the run could use it")
+        kc = self._kc
+        if kc is None:
+            kc = self.client()
+            kc.start_channels()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _pid_alive(self.pid):
+            if not pid_alive(self.pid):
                 break
             msg_id = kc.kernel_info()
             try:
@@ -183,16 +200,17 @@ class ForkedKernels:
     """Kernels forked from a warm fork server, ``ahead`` of them started before they are asked for."""
 
     def __init__(self, cwd: str | Path, env: dict[str, str] | None = None, *, ahead: int = 1,
-                 preload: tuple[str, ...] = PRELOAD, start_timeout: float = 60):
+                 preload: tuple[str, ...] = PRELOAD, warmup: str | None = WARMUP, start_timeout: float = 60):
         self.cwd = str(cwd)
         self.env = {k: str(v) for k, v in (env or {}).items()}
         self.ahead = max(1, ahead)
         self.start_timeout = start_timeout
+        self.warmup = warmup
         self._lock = threading.Lock()
         self._ready: deque[RunKernel] = deque()
         self._server = subprocess.Popen(
             [sys.executable, "-m", "workbench.reports.zygote", *preload],
-            cwd=self.cwd, env={**os.environ, **KERNEL_ENV, **self.env},
+            cwd=self.cwd, env={**os.environ, **KERNEL_ENV, **FORK_ENV, **self.env},
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, bufsize=1, start_new_session=True,
         )
@@ -209,7 +227,10 @@ class ForkedKernels:
         line = self._server.stdout.readline()  # type: ignore[union-attr]
         if not line:
             raise KernelStartError("the kernel fork server has gone")
-        return RunKernel(json.loads(line)["pid"], cf, folder)
+        kernel = RunKernel(json.loads(line)["pid"], cf, folder)
+        if self.warmup:
+            kernel.send_ahead(self.warmup)
+        return kernel
 
     def _fill(self) -> None:
         with self._lock:

@@ -114,7 +114,7 @@ class RunLog:
         with closing(self._connect()) as db:
             rows = db.execute("select id, pid from runs where status in (?, ?) and host = ?",
                               (QUEUED, RUNNING, host)).fetchall()
-        dead = [rid for rid, pid in rows if not _alive(pid)]
+        dead = [rid for rid, pid in rows if not pid_alive(pid)]
         for rid in dead:
             self._write(
                 "update runs set status='failed', ended_at=coalesce(ended_at, ?), "
@@ -159,7 +159,8 @@ def _row(r: tuple) -> Run:
                json.loads(r[12]), json.loads(r[13]), r[14], r[15], r[16])
 
 
-def _alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (on this host)."""
     if not pid:
         return False
     if pid == os.getpid():
@@ -173,5 +174,5 @@ def _alive(pid: int | None) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
+    except (OSError, IndexError):  # no /proc: kill(0) said it exists
         return True

@@ -174,18 +174,33 @@ def _injected_cell(params_path: Path) -> Any:
 
 
 def execute_plan(pl: Plan, kernels: Any, *, progress: bool = False) -> RunResult:
-    """Execute one planned run with kernels from ``kernels`` and publish it."""
+    """Execute one planned run with kernels from ``kernels`` and publish it.
+
+    Should anything of ours break on the way (a full disk, a bug), the run is logged as
+    failed with that reason before the error propagates, instead of staying ``running``.
+    """
+    runlog = RunLog(pl.runlog)
+    started = time.time()
+    runlog.start(pl.run_id, started)
+    try:
+        return _execute(pl, kernels, runlog, started, progress)
+    except BaseException as e:
+        if runlog.get(pl.run_id).status == RUNNING:
+            runlog.finish(pl.run_id, status="failed", ended_at=time.time(), duration=time.time() - started,
+                          error=f"workbench failed while running the report: {type(e).__name__}: {e}",
+                          run_dir=None, report_path=None, notebook_path=None, values={}, sources=[])
+        raise
+
+
+def _execute(pl: Plan, kernels: Any, runlog: RunLog, started: float, progress: bool) -> RunResult:
     import nbformat
 
     from .execute import FAILED, Outcome, execute
     from .kernels import KernelStartError
-    from .render import Header, bound_outputs, render
+    from .render import Header, bound_outputs, render, render_fallback
 
     reports_dir = Path(pl.reports_dir)
     report_dir = reports_dir / pl.report
-    runlog = RunLog(pl.runlog)
-    started = time.time()
-    runlog.start(pl.run_id, started)
     stage = staging_dir(report_dir, pl.run_id)
     values_path = stage / "values.jsonl"
     params_path = stage / "params.json"
@@ -225,7 +240,11 @@ def execute_plan(pl: Plan, kernels: Any, *, progress: bool = False) -> RunResult
     header = Header(report=pl.report, run_id=pl.run_id, status=outcome.status, parameters=shown_params,
                     started_at=started, duration=ended - started, sources=used or pl.sources,
                     description=pl.description, error=outcome.error, version=_version())
-    (stage / "report.html").write_text(render(executed, header, show_code=pl.show_code), encoding="utf-8")
+    try:
+        page = render(executed, header, show_code=pl.show_code)
+    except Exception as e:  # a page that says why beats a run without one
+        page = render_fallback(header, f"{type(e).__name__}: {e}")
+    (stage / "report.html").write_text(page, encoding="utf-8")
     final = report_dir / pl.run_id
     publish(stage, final)
     if outcome.status == "succeeded":
