@@ -2,20 +2,24 @@
 
 Compares, in the same run and each in a fresh subprocess (so peak RSS is its own):
 
-- workbench: ``profile`` of every column, one ``chart(kind="histogram")`` and one grouped
-  ``chart(kind="bar", agg="sum")``, all pushed down to the DuckDB hub;
+- workbench: ``profile`` of every column (row count, nulls, min/max/mean exact; quartiles,
+  distinct counts, top values and histograms from a 200,000-row sample, as the profile
+  says), one ``chart(kind="histogram")`` and one grouped ``chart(kind="bar", agg="sum")``,
+  all pushed down to the DuckDB hub;
 - pandas: ``read_parquet`` of the file, ``describe(include="all")``, ``value_counts()`` of
   the text and boolean columns, ``plotly.express.histogram`` and a ``groupby().sum()`` +
   ``plotly.express.bar``.
 
 Prints seconds, peak RSS, the bytes of chart JSON each side would send to the browser,
-and the ratios. Usage: ``python bench/explore.py [--rows 10000000]``.
+the ratios and the load average (the box is shared: timings are noisy).
+Usage: ``python bench/explore.py [--rows 10000000]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -64,7 +68,7 @@ h = chart("big", "histogram", x="d", workbench=w)
 g = chart("big", "bar", x="s", y="amount", agg="sum", workbench=w)
 t3 = time.perf_counter()
 print(json.dumps({"seconds": t3 - t1, "profile_seconds": t2 - t1, "import_seconds": t1 - t0,
-                  "rows": p.rows, "columns": len(p.table),
+                  "rows": p.rows, "columns": len(p.table), "note": p.note,
                   "chart_bytes": max(len(h.to_json()), len(g.to_json())),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -114,8 +118,12 @@ def main(argv=None) -> int:
         [lake.big]
         path = "{path}"
         """))
+    load = os.getloadavg()[0]
     wb = run(WORKBENCH, str(config))
     pdr = run(PANDAS, str(path))
+    print(f"load average (1 min) {load:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")
+    if wb.get("note"):
+        print(f"workbench profile: {wb['note']}")
     print(f"{'':12}{'total s':>10}{'profile s':>11}{'peak RSS MB':>13}{'chart JSON KB':>15}")
     for name, r in (("workbench", wb), ("pandas", pdr)):
         print(f"{name:12}{r['seconds']:>10.2f}{r['profile_seconds']:>11.2f}{r['peak_rss_mb']:>13.0f}"

@@ -46,7 +46,9 @@ MAX_CATEGORIES = 50  # bars / boxes / heatmap rows shown; the rest is reported, 
 MAX_POINTS = 2_000  # line and bar points over an ordered axis
 SAMPLE_ROWS = 5_000  # scatter points (a reservoir sample in the database)
 TOP_VALUES = 5
-TOP_LIMIT = 1_000  # exact value counts only for columns with at most this many distinct values
+TOP_LIMIT = 1_000  # top values only for columns with at most this many distinct values
+PROFILE_SAMPLE_ROWS = 200_000  # profiles of bigger relations take their details from a sample this size
+PROFILE_SEED = 42  # the sample is repeatable: the same profile twice shows the same numbers
 DEFAULT_BINS = 30
 
 _NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|U?HUGEINT|FLOAT|REAL|DOUBLE|DECIMAL.*|NUMERIC.*)$")
@@ -176,11 +178,19 @@ def count(rel: Relation, *, filters=None) -> Query:
 
 
 # -- profile -----------------------------------------------------------------------------
-def profile_stats(rel: Relation, columns: Sequence[str] | None = None, *, filters=None) -> Query:
-    """One scan: per column non-null count, approximate distinct count, min/max, mean, quartiles.
+def _sample_clause(percent: float | None, seed: int) -> str:
+    """``TABLESAMPLE`` text for a Bernoulli sample of ``percent`` % of the rows (our own numbers, not input)."""
+    if percent is None:
+        return ""
+    return f" tablesample bernoulli({float(percent):.6f}%) repeatable ({int(seed)})"
 
-    Output columns are ``c<i>_<stat>`` (i is the column's position in ``columns``), so
-    any column name works.
+
+def profile_stats(rel: Relation, columns: Sequence[str] | None = None, *, filters=None) -> Query:
+    """The exact pass, one scan: row count and per column non-null count, min, max and mean.
+
+    These are cheap streaming aggregates (DuckDB answers some from Parquet statistics),
+    so they stay exact whatever the table's size. Output columns are ``c<i>_<stat>``
+    (i is the column's position in ``columns``), so any column name works.
     """
     params = _params(rel)
     cols = [rel.column(c) for c in (columns or rel.names)]
@@ -188,15 +198,10 @@ def profile_stats(rel: Relation, columns: Sequence[str] | None = None, *, filter
     for i, c in enumerate(cols):
         q = quote(c.name)
         parts += [f"count({q}) as c{i}_nonnull"]
-        if c.family != "other":
-            parts += [f"approx_count_distinct({q}) as c{i}_distinct"]
         if c.family in ("numeric", "temporal", "text", "boolean"):
             parts += [f"min({q}) as c{i}_min", f"max({q}) as c{i}_max"]
         if c.family == "numeric":
-            parts += [f"avg({q}) as c{i}_mean",
-                      f"approx_quantile({q}::double, [0.25, 0.5, 0.75]) as c{i}_quartiles"]
-        elif c.family == "temporal":
-            parts += [f"approx_quantile({q}, [0.25, 0.5, 0.75]) as c{i}_quartiles"]
+            parts += [f"avg({q}) as c{i}_mean"]
     where = _where(_filters(rel, filters, params))
     return Query("select " + ",\n       ".join(parts) + f"\nfrom {rel.sql}{where}", params)
 
@@ -207,31 +212,60 @@ def _axis_value(col: Column) -> str:
     return f"epoch({q})" if col.family == "temporal" else f"{q}::double"
 
 
-def profile_details(rel: Relation, plan: Sequence[tuple[str, str, float | None, float | None]],
-                    *, bins: int = 20, filters=None) -> Query | None:
-    """One more scan: the histograms and top-value counts, as DuckDB ``histogram`` maps.
+def profile_details(rel: Relation, columns: Sequence[str], bounds: Mapping[str, tuple[float, float]], *,
+                    bins: int = 20, filters=None, sample_percent: float | None = None,
+                    seed: int = PROFILE_SEED) -> Query:
+    """The detail pass: quartiles, value frequencies and histograms, over the rows or a sample of them.
 
-    ``plan`` holds ``(column, what, lo, hi)`` with ``what`` ``bins`` (equal-width bins
-    between ``lo`` and ``hi``, numbered 0..bins-1) or ``values`` (exact counts of each
-    value, for columns known to have few distinct values).
+    The rows (``sample_percent`` given: a repeatable Bernoulli sample of that share of
+    them, drawn while scanning) are materialized once as ``wb_s`` with the columns
+    renamed ``c<i>``; then, per column ``i`` of ``columns``:
+
+    - ``c<i>_n``, ``c<i>_q``: non-null rows in ``wb_s`` and its exact quartiles
+      (interpolated for numbers over all rows; on a sample, and for dates and times, the
+      values at those ranks: ``quantile_disc`` is about 3x cheaper than ``quantile_cont``);
+    - ``c<i>_d``, ``c<i>_f1``, ``c<i>_f2``: distinct values in ``wb_s`` and how many occur
+      once and twice (what a distinct-count estimate for the whole relation needs), and
+      ``c<i>_topv`` / ``c<i>_topn``: the most frequent values (ties broken by hash, so the
+      same data gives the same list) and their counts, all from one ``GROUP BY`` (on 10 M
+      rows far cheaper than DuckDB's ``histogram()`` aggregate);
+    - ``c<i>_hb`` / ``c<i>_hn``: for the columns in ``bounds`` (name -> exact ``(lo, hi)``, epoch
+      seconds for dates and times), the non-empty equal-width bins 0..bins-1 and their counts.
+
+    Plus ``s_rows``, the rows in ``wb_s``.
     """
-    if not plan:
-        return None
     params = _params(rel)
-    params["wb_bins"] = int(bins)
-    parts = []
-    for i, (name, what, lo, hi) in enumerate(plan):
-        col = rel.column(name)
-        if what == "values":
-            parts.append(f"histogram({quote(col.name)}) as d{i}")
-            continue
-        params[f"wb_lo{i}"], params[f"wb_w{i}"] = float(lo), (float(hi) - float(lo)) / bins
-        v = _axis_value(col)
-        # least() skips NULLs in DuckDB, so NULLs are kept out explicitly (histogram() drops them)
-        parts.append(f"histogram(case when {v} is not null then least(floor(({v} - :wb_lo{i}) / :wb_w{i}), "
-                     f":wb_bins - 1)::bigint end) as d{i}")
+    cols = [rel.column(c) for c in columns]
     where = _where(_filters(rel, filters, params))
-    return Query("select " + ",\n       ".join(parts) + f"\nfrom {rel.sql}{where}", params)
+    inner = ", ".join(f"{quote(c.name)} as c{i}" for i, c in enumerate(cols)) or "1 as c_none"
+    cte = (f"with wb_s as materialized (\n  select {inner}\n  from {rel.sql}"
+           f"{_sample_clause(sample_percent, seed)}{where}\n)")
+    first = ["count(*) as s_rows"]
+    subqueries = []
+    for i, c in enumerate(cols):
+        first.append(f"count(c{i}) as c{i}_n")
+        if c.family == "numeric" and sample_percent is None:
+            first.append(f"quantile_cont(c{i}, [0.25, 0.5, 0.75])::double[] as c{i}_q")
+        elif c.family in ("numeric", "temporal"):
+            first.append(f"quantile_disc(c{i}, [0.25, 0.5, 0.75]) as c{i}_q")
+        if c.family != "other":
+            subqueries.append(
+                f"(select count(*) as c{i}_d, count(*) filter (where n = 1) as c{i}_f1, "
+                f"count(*) filter (where n = 2) as c{i}_f2, max_by(v, {{'n': n, 'h': hash(v)}}, {TOP_VALUES}) as c{i}_topv, "
+                f"max(n, {TOP_VALUES}) as c{i}_topn\n"
+                f"   from (select c{i} as v, count(*) as n from wb_s where c{i} is not null group by v) as g) as wb_g{i}")
+        if c.name in bounds:
+            lo, hi = bounds[c.name]
+            params[f"wb_lo{i}"], params[f"wb_w{i}"] = float(lo), (float(hi) - float(lo)) / bins
+            v = f"epoch(c{i})" if c.family == "temporal" else f"c{i}::double"
+            subqueries.append(
+                f"(select list(b order by b) as c{i}_hb, list(n order by b) as c{i}_hn\n"
+                f"   from (select least(floor(({v} - :wb_lo{i}) / :wb_w{i}), :wb_bins - 1)::bigint as b, count(*) as n "
+                f"from wb_s where c{i} is not null group by b) as h) as wb_h{i}")
+    if bounds:
+        params["wb_bins"] = int(bins)
+    body = ",\n     ".join([f"(select {', '.join(first)} from wb_s) as wb_a", *subqueries])
+    return Query(f"{cte}\nselect * from {body}", params)
 
 
 # -- charts ------------------------------------------------------------------------------
