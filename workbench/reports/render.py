@@ -141,13 +141,13 @@ def _prepare(nb: Any, show_code: bool, stopped: bool) -> tuple[Any, int | None]:
             outputs.append(out)
         cell.outputs = outputs
         if not show_code and i != failed:
-            cell.setdefault("transient", {})["remove_source"] = True
+            cell.metadata.setdefault("transient", {})["remove_source"] = True  # what nbconvert's templates read
     bound_outputs(nb)
     note = "This cell failed:"
     if failed is None and stopped:
         failed, note = _running_cell(nb), "The run stopped while this cell was running."
         if failed is not None:
-            nb.cells[failed].pop("transient", None)
+            nb.cells[failed].metadata.pop("transient", None)
     if failed is not None:
         nb.cells[failed].outputs.insert(0, {"output_type": "display_data", "metadata": {}, "data": {
             "text/html": f'<div id="failed-cell" class="wb-failed">{note}</div>'}})
