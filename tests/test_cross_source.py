@@ -1,0 +1,47 @@
+"""One statement over an OLTP table, the lake, the warehouse and a DataFrame equals pandas."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workbench import Workbench
+
+from .explore_fixtures import mysql_project, pg_project, sqlite_project  # noqa: F401 - session fixtures
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def project(request):
+    root = request.getfixturevalue(f"{ {'postgresql': 'pg', 'mysql': 'mysql'}.get(request.param, 'sqlite')}_project")
+    with Workbench(root / "workbench.toml") as w:
+        yield w
+
+
+def test_four_way_join_matches_pandas(project):
+    w = project
+    photos = w.sql("select id, user_id, title from photos", source="app")
+    # (Arrow-backed int columns have no % in pandas: astype to NumPy for it)
+    picked = photos[photos["id"].astype("int64") % 3 == 0][["id"]].rename(columns={"id": "photo_id"})
+    hub = w.sql("""
+        select p.id, p.user_id, p.title, l.content_label, count(e.event) as views
+        from app.photos p
+        join picked d on d.photo_id = p.id
+        join warehouse.labels l on l.photo_id = p.id
+        left join events e on e.photo_id = p.id and e.event = 'view'
+        group by all
+        order by p.id, l.content_label
+    """)
+
+    labels = w.sql("select photo_id, content_label from labels", source="warehouse")
+    views = w.sql("select photo_id from events where event = 'view'")  # the lake view alone
+    expected = (photos.merge(picked, left_on="id", right_on="photo_id")
+                .drop(columns="photo_id")
+                .merge(labels, left_on="id", right_on="photo_id").drop(columns="photo_id"))
+    counts = views.groupby("photo_id").size().rename("views")
+    expected = (expected.merge(counts, left_on="id", right_index=True, how="left")
+                .fillna({"views": 0}).sort_values(["id", "content_label"]).reset_index(drop=True))
+    assert len(hub) > 10 and hub["views"].sum() > 0
+    got = hub.astype({"views": "int64", "id": "int64", "user_id": "int64"})
+    want = expected[["id", "user_id", "title", "content_label", "views"]].astype(
+        {"views": "int64", "id": "int64", "user_id": "int64"})
+    pd.testing.assert_frame_equal(got.astype(str), want.astype(str), check_dtype=False)
