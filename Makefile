@@ -28,7 +28,14 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/workbench demo
 	$(BIN)/workbench sync app.users app.photos app.likes app.comments --incremental-by updated_at
+	@$(MAKE) --no-print-directory reports/.demo-grid
+	@echo "demo data: data/ (README there); reports: reports/index.html; notebooks: make lab"
+
+# The last seven days of the daily report, re-run only when the demo data or the notebook
+# changed since the last successful grid (Make compares the files' times).
+reports/.demo-grid: data/.demo.json notebooks/daily_report.ipynb
 	$(BIN)/workbench run daily_report --grid day=$$(date -u -d '6 days ago' +%F)..$$(date -u +%F) --jobs 2
+	@touch $@
 
 test: $(VENV)/.installed-dev
 	bash scripts/services.sh

@@ -126,10 +126,16 @@ def test_hostile_values_are_bound_as_data(project, value):
     assert admin_execute(url, "select count(*) from photos")[0][0] == 3
 
 
-def test_postgres_cast_and_colon_in_literal(project):
-    w, url = project
-    if _kind(url) != "postgresql":
-        pytest.skip("PostgreSQL syntax")
+@pytest.fixture
+def pg_project(tmp_path, pg_url):
+    admin_execute(pg_url, "create table photos (id integer primary key, title text)",
+                  "insert into photos values (1, 'first'), (2, 'second'), (3, 'third')")
+    with wb.Workbench(write_config(tmp_path, pg_url)) as w:
+        yield w, pg_url
+
+
+def test_postgres_cast_and_colon_in_literal(pg_project):
+    w, _ = pg_project
     df = w.sql("select :n::int + 1 as m, 'a:b' as s", source="app", n="41")
     assert df["m"][0] == 42 and df["s"][0] == "a:b"
 
@@ -155,10 +161,8 @@ def test_read_only_enforced_by_database(project, statement):
     assert admin_execute(url, "select id, title from photos order by id") == before
 
 
-def test_data_modifying_cte_refused(project):
-    w, url = project
-    if _kind(url) != "postgresql":
-        pytest.skip("data-modifying CTEs are PostgreSQL's")
+def test_data_modifying_cte_refused(pg_project):
+    w, url = pg_project
     with pytest.raises(ReadOnlySourceError):
         w.sql("with d as (delete from photos returning *) select * from d", source="app")
     assert admin_execute(url, "select count(*) from photos")[0][0] == 3
