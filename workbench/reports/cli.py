@@ -63,11 +63,22 @@ def _params_text(parameters: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in parameters.items())
 
 
+def _short(path) -> str:
+    """``path`` relative to the working directory when it is below it (easier to read and click)."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
 def _summary(results: list) -> None:
     table = _table(f"{len(results)} runs")
     for r in results:
         _row(table, r.id, r.status, r.duration, _params_text(r.parameters),
-             str(r.report_path) if r.ok else (r.error or ""))
+             _short(r.report_path) if r.ok else (r.error or ""))
     _console().print(table)
 
 
