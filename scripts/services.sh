@@ -36,7 +36,7 @@ fi
 if ! pg_up; then log "starting PostgreSQL"; pg_start; fi
 wait_for PostgreSQL pg_up && log "PostgreSQL is up"
 
-my_up() { mysqladmin -h 127.0.0.1 -P 3306 -u root --password= ping; }
+my_up() { mysqladmin -h 127.0.0.1 -P 3306 -u root --password= ping >/dev/null 2>&1; }
 my_start() {
   mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql >/dev/null 2>&1 || true

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,20 +40,51 @@ def my_admin():
     return pymysql.connect(**MY_ADMIN, autocommit=True, connect_timeout=5)
 
 
+SERVERS = {"postgresql": ("PostgreSQL at {host}:{port}", PG_ADMIN), "mysql": ("MariaDB at {host}:{port}", MY_ADMIN)}
+
+
+def require_server(kind: str) -> None:
+    """Fail (in CI) or skip (elsewhere) unless the ``postgresql`` or ``mysql`` test server answers."""
+    label, admin = SERVERS[kind]
+    try:
+        (pg_admin if kind == "postgresql" else my_admin)().close()
+    except Exception as e:  # noqa: BLE001
+        _unavailable(label.format(**admin), e)
+
+
+@contextmanager
+def scratch_database(kind: str, prefix: str = "wb_t"):
+    """URL of a fresh, empty database on the ``postgresql`` or ``mysql`` test server, dropped after."""
+    name = new_name(prefix)
+    if kind == "postgresql":
+        with pg_admin() as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    else:
+        with my_admin() as c:
+            c.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        url = f"mysql+pymysql://{MY_ADMIN['user']}@{MY_ADMIN['host']}:{MY_ADMIN['port']}/{name}"
+        drop = f"DROP DATABASE IF EXISTS `{name}`"
+    try:
+        yield url
+    finally:
+        if kind == "postgresql":
+            with pg_admin() as c:
+                c.execute(drop)
+        else:
+            with my_admin() as c:
+                c.cursor().execute(drop)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
-    try:
-        pg_admin().close()
-    except Exception as e:  # noqa: BLE001
-        _unavailable("PostgreSQL at 127.0.0.1:5432", e)
+    require_server("postgresql")
 
 
 @pytest.fixture(scope="session")
 def mysql_server():
-    try:
-        my_admin().close()
-    except Exception as e:  # noqa: BLE001
-        _unavailable("MariaDB at 127.0.0.1:3306", e)
+    require_server("mysql")
 
 
 def new_name(prefix: str = "wb_t") -> str:
@@ -62,23 +94,15 @@ def new_name(prefix: str = "wb_t") -> str:
 @pytest.fixture
 def pg_url(pg_server):
     """URL of a fresh, empty PostgreSQL database (dropped after the test)."""
-    name = new_name()
-    with pg_admin() as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
-    with pg_admin() as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("postgresql") as url:
+        yield url
 
 
 @pytest.fixture
 def mysql_url(mysql_server):
     """URL of a fresh, empty MariaDB database (dropped after the test)."""
-    name = new_name()
-    with my_admin() as c:
-        c.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    yield f"mysql+pymysql://{MY_ADMIN['user']}@{MY_ADMIN['host']}:{MY_ADMIN['port']}/{name}"
-    with my_admin() as c:
-        c.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    with scratch_database("mysql") as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import MY_ADMIN, PG_ADMIN, _unavailable, my_admin, new_name, pg_admin, write_config
+from .conftest import require_server, scratch_database, write_config
 
 END_DAY = dt.date(2026, 11, 28)
 
@@ -34,36 +34,24 @@ def sqlite_project(tmp_path_factory) -> Path:
     return root
 
 
+def _server_project(tmp_path_factory, kind: str):
+    require_server(kind)
+    with scratch_database(kind, "wb_explore") as url:
+        root = tmp_path_factory.mktemp(f"demo-{kind}")
+        build_project(root, url)
+        yield root
+
+
 @pytest.fixture(scope="session")
 def pg_project(tmp_path_factory):
-    try:
-        pg_admin().close()
-    except Exception as e:  # noqa: BLE001
-        _unavailable("PostgreSQL at 127.0.0.1:5432", e)
-    name = new_name("wb_explore")
-    with pg_admin() as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    root = tmp_path_factory.mktemp("demo-pg")
-    build_project(root, f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}")
-    yield root
-    with pg_admin() as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """Root of a demo project whose app database is PostgreSQL."""
+    yield from _server_project(tmp_path_factory, "postgresql")
 
 
 @pytest.fixture(scope="session")
 def mysql_project(tmp_path_factory):
-    try:
-        my_admin().close()
-    except Exception as e:  # noqa: BLE001
-        _unavailable("MariaDB at 127.0.0.1:3306", e)
-    name = new_name("wb_explore")
-    with my_admin() as c:
-        c.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    root = tmp_path_factory.mktemp("demo-mysql")
-    build_project(root, f"mysql+pymysql://{MY_ADMIN['user']}@{MY_ADMIN['host']}:{MY_ADMIN['port']}/{name}")
-    yield root
-    with my_admin() as c:
-        c.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    """Root of a demo project whose app database is MariaDB."""
+    yield from _server_project(tmp_path_factory, "mysql")
 
 
 ENGINES = ["sqlite", "postgresql", "mysql", "duckdb"]
