@@ -147,3 +147,14 @@ def test_cli_params_prints_the_contract(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     for text in ("day", "date", "2026-11-01", "the day to report on", "list[str]", "US (workbench.toml)"):
         assert text in out
+
+
+def test_unknown_name_suggests_the_close_one():
+    from workbench.errors import ParameterError
+    from workbench.reports.params import inspect_notebook, validate
+
+    contract = inspect_notebook(NB / "echo.ipynb")
+    first = contract.parameters[0].name
+    typo = first[:-1] + ("x" if first[-1] != "x" else "y")
+    with pytest.raises(ParameterError, match=f"did you mean '{first}'"):
+        validate(contract, {typo: "1"})

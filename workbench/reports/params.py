@@ -304,6 +304,16 @@ def _scalar(value: Any, scalar: str, name: str, shown: str) -> Any:
     raise AssertionError(scalar)
 
 
+def unknown_parameter(name: str, contract: "Contract") -> ParameterError:
+    """The error for a parameter the notebook does not declare, with the likely intended name."""
+    import difflib
+
+    known = sorted(p.name for p in contract.parameters)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ParameterError(f"{name}: unknown parameter of {contract.notebook}; {hint}known: {', '.join(known)}")
+
+
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ParameterError(f"{name!r} is not a parameter name; names are Python identifiers like top_n")
@@ -328,9 +338,7 @@ def validate(contract: Contract, *layers: dict[str, Any] | None) -> dict[str, An
                 raise ParameterError(
                     f"{name}: {contract.notebook} declares no parameters; tag a cell 'parameters' to add some"
                 )
-            raise ParameterError(
-                f"{name}: unknown parameter of {contract.notebook}; known: {', '.join(sorted(known))}"
-            )
+            raise unknown_parameter(name, contract)
     values: dict[str, Any] = {}
     for p in contract.parameters:
         if p.name in given:
@@ -378,7 +386,7 @@ def expand_grid(contract: Contract, specs: list[str]) -> list[dict[str, str]]:
             raise ParameterError(f"--grid {spec}: write name=a,b,c or name=FIRST..LAST")
         p = contract.get(name)
         if p is None:
-            raise ParameterError(f"{name}: unknown parameter of {contract.notebook}")
+            raise unknown_parameter(name, contract)
         if p.type.is_list:
             raise ParameterError(f"--grid {name}: a list parameter cannot be a grid axis; use --params-file per run")
         if ".." in rhs:
