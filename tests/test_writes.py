@@ -173,3 +173,21 @@ def test_sync_killed_midway_then_repaired(tmp_path, sqlite_url):
                    source="warehouse")
         assert (df["n"][0], df["c"][0], df["m"][0]) == (299_990, 10, 299_989)
     assert not [p for p in os.listdir(tmp_path / "data") if p.endswith(".part")]
+
+
+def test_idle_hub_does_not_lock_the_warehouse(tmp_path, sqlite_url):
+    """A notebook that has queried the warehouse does not block a sync from another process,
+    and sees its result on the next query."""
+    admin_execute(sqlite_url, PHOTOS_DDL["sqlite"])
+    upsert(sqlite_url, [(1, "a", 0, 1), (2, "b", 5, 2)])
+    cfg = write_config(tmp_path, sqlite_url)
+    with wb.Workbench(cfg) as w:
+        from workbench.writes import load
+
+        load(w, pd.DataFrame({"a": [1]}), "t")
+        assert w.sql("select count(*) as n from t")["n"][0] == 1  # the hub has used the warehouse
+        r = subprocess.run([sys.executable, "-m", "workbench", "--config", str(cfg), "sync", "app.photos"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert w.sql("select count(*) as n from photos", source="warehouse")["n"][0] == 2
+        assert w.sql("select count(*) as n from t")["n"][0] == 1

@@ -12,6 +12,11 @@
 
 Sources that cannot be attached (server down, file missing) are remembered with the
 reason, so a query that needs them fails with that reason instead of "table not found".
+
+The warehouse file is attached only while queries run and detached when none does:
+DuckDB lets one process write a file only when no other process has it open, so an
+idle notebook must not hold it (a `workbench sync` elsewhere would be locked out), and
+a warehouse rebuilt meanwhile is seen by the next query.
 """
 
 from __future__ import annotations
@@ -118,6 +123,7 @@ class Hub:
         self._lock = threading.RLock()
         self.secrets = [s for src in sources.values() for s in src.secrets]
         self.warehouses = [n for n, s in sources.items() if s.kind == "duckdb"]
+        self._holders = 0  # queries running that need the warehouse files attached
 
     # -- building -----------------------------------------------------------------
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -130,6 +136,8 @@ class Hub:
         con = extensions.connect()
         self._problems = {}
         for name, src in self.sources.items():
+            if src.kind == "duckdb":
+                continue  # attached per query: see _hold
             try:
                 self._attach(con, name, src)
             except (duckdb.Error, SourceError) as e:
@@ -142,9 +150,34 @@ class Hub:
                     f"lake dataset {name!r} ({ds.path}): {one_line(str(e))}; "
                     f"run `make demo` to build the demo lake, or fix [lake.{name}] path in workbench.toml"
                 )
-        self._search_path = ",".join(
-            ["memory.main", *(f"{_quote(w)}.main" for w in self.warehouses if w not in self._problems)])
+        self._holders = 0
         return con
+
+    def _hold(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Attach the warehouse files for a query (the first of those running at once)."""
+        with self._lock:
+            if self._holders == 0:
+                for name in self.warehouses:
+                    self._problems.pop(name, None)
+                    try:
+                        self._attach(con, name, self.sources[name])
+                    except (duckdb.Error, SourceError) as e:
+                        self._problems[name] = scrub(one_line(str(e)), self.secrets)
+                self._search_path = ",".join(
+                    ["memory.main", *(f"{_quote(w)}.main" for w in self.warehouses if w not in self._problems)])
+            self._holders += 1
+
+    def _release(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Detach the warehouse files when the last running query is done with them."""
+        with self._lock:
+            if con is not self._con:
+                return  # the connection was rebuilt meanwhile
+            self._holders -= 1
+            if self._holders == 0:
+                attached = {r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()}
+                for name in self.warehouses:
+                    if name in attached:
+                        con.execute(f"DETACH {_quote(name)}")
 
     def _reader(self, ds) -> str:
         path = _literal(str(self.config.resolve(ds.path)))
@@ -192,7 +225,10 @@ class Hub:
 
     def problem(self, name: str) -> str | None:
         """Why source or dataset ``name`` is not usable in the hub, or ``None``."""
-        self.connection()
+        con = self.connection()
+        if name in self.warehouses:
+            self._hold(con)
+            self._release(con)
         return self._problems.get(name)
 
     def refresh(self) -> None:
@@ -210,6 +246,14 @@ class Hub:
         sql = binding.prepare(query, params, "dollar")
         self._check_mysql_params(query, params)
         con = self.connection()
+        self._hold(con)
+        try:
+            yield from self._run(con, sql, query, params, timeout, frame, source)
+        finally:
+            self._release(con)
+
+    def _run(self, con, sql: str, query: str, params: Mapping[str, Any], timeout: float | None, frame,
+             source: Source | None) -> Iterator[pa.RecordBatch]:
         cur = con.cursor()  # settings are per cursor: set them on each
         path = self._search_path
         if source is not None and source.kind == "duckdb":
