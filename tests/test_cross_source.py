@@ -45,3 +45,20 @@ def test_four_way_join_matches_pandas(project):
     want = expected[["id", "user_id", "title", "content_label", "views"]].astype(
         {"views": "int64", "id": "int64", "user_id": "int64"})
     pd.testing.assert_frame_equal(got.astype(str), want.astype(str), check_dtype=False)
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_filters_and_projections_pushed_into_the_oltp_database(tmp_path, kind):
+    """The scan of an attached server table asks it for the needed columns and rows only."""
+    from .conftest import admin_execute, require_server, scratch_database, write_config
+
+    require_server(kind)
+    with scratch_database(kind) as url:
+        admin_execute(url, "create table photos (id int primary key, title text, body text)",
+                      "insert into photos values (1, 'a', 'x'), (2, 'b', 'y')")
+        with Workbench(write_config(tmp_path, url)) as w:
+            assert w.sql("select title from app.photos where id = 2")["title"].tolist() == ["b"]
+            plan = w.sql("explain select title from app.photos where id = 2").iloc[0, 1]
+    scan = plan[plan.index("_SCAN"):]
+    assert "Filters: id=2" in scan          # the WHERE runs in the database
+    assert "title" in scan and "body" not in scan  # only the needed columns travel
