@@ -22,10 +22,20 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _unavailable(what: str, err: Exception):
-    msg = f"{what} is not reachable ({err}); run `bash scripts/services.sh`"
+    msg = f"{what} is not available ({err}); run `bash scripts/services.sh`"
     if IN_CI:
         pytest.fail(msg, pytrace=False)
     pytest.skip(msg)
+
+
+def require_chromium() -> str:
+    """The path of Debian's chromium; in CI its absence fails the test, elsewhere it skips."""
+    import shutil
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        _unavailable("Debian's chromium", FileNotFoundError(path))
+    return path
 
 
 def pg_admin():

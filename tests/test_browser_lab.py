@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import require_chromium
 from .explore_fixtures import sqlite_project  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 
 
@@ -39,8 +39,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def lab(sqlite_project, tmp_path):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing; apt-get install -y chromium")
+    require_chromium()  # before starting JupyterLab for nothing
     shutil.copy(REPO / "notebooks" / "explore.ipynb", sqlite_project / "explore.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     log = (tmp_path / "lab.log").open("w")
@@ -92,7 +91,7 @@ def test_tour_notebook_runs_in_jupyterlab(lab):
     url, token = lab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        browser = p.chromium.launch(executable_path=require_chromium(), args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2400})

@@ -7,7 +7,6 @@ log no console error, and draw every plotly figure (its ``svg.main-svg`` present
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -17,10 +16,11 @@ from workbench.config import load_config
 from workbench.reports import run_report
 from workbench.reports.render import PLOTLY_MIME
 
+from .conftest import require_chromium
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 NB = Path(__file__).parent / "notebooks"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -39,10 +39,9 @@ def runs(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (or bash scripts/services.sh)")
+    chromium = require_chromium()
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=chromium, args=ARGS)
         yield b
         b.close()
 
