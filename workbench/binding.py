@@ -1,4 +1,4 @@
-"""Bound parameters: find ``:name`` placeholders and hand values to the driver.
+"""Names and values in SQL: bound ``:name`` parameters, quoted identifiers and literals.
 
 Every source takes parameters as ``:name`` in the SQL text, whatever its driver's own
 style, and values are always passed to the driver separately from the text. This
@@ -125,3 +125,16 @@ def rewrite(sql: str, found: list[Placeholder], style: str) -> str:
 def prepare(sql: str, params: Mapping[str, Any], style: str) -> str:
     """Check ``params`` against ``sql`` and return the text in ``style``."""
     return rewrite(sql, check(sql, params), style)
+
+
+def quote_ident(name: str, dialect: str = "ansi") -> str:
+    """``name`` as a quoted identifier: ``"name"`` (DuckDB, PostgreSQL, SQLite) or `` `name` `` (MySQL)."""
+    if dialect == "mysql":
+        return "`" + str(name).replace("`", "``") + "`"
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a standard SQL string literal, for the few places that take no parameter
+    (DuckDB's ATTACH, COPY ... TO and file readers' paths): never for user values."""
+    return "'" + str(text).replace("'", "''") + "'"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from . import binding
 from .config import SourceConfig
@@ -322,25 +322,6 @@ class SqliteSource(Source):
 
 
 # ----------------------------------------------------------------------- PostgreSQL
-def pg_conninfo(url: str) -> dict[str, Any]:
-    """psycopg keyword arguments from a SQLAlchemy-style ``postgresql://`` URL."""
-    u: URL = make_url(url)
-    kw: dict[str, Any] = {k: v for k, v in u.query.items() if isinstance(v, str)}
-    if u.host:
-        kw["host"] = u.host
-    if u.port:
-        kw["port"] = u.port
-    if u.username:
-        kw["user"] = u.username
-    if u.password is not None:
-        kw["password"] = str(u.password)
-    if u.database:
-        kw["dbname"] = u.database
-    kw.setdefault("connect_timeout", 10)
-    kw.setdefault("application_name", "workbench")
-    return kw
-
-
 class PostgresSource(Source):
     """PostgreSQL through :mod:`workbench.pgfetch`: binary COPY decoded into Arrow by
     DuckDB's postgres extension, split over several connections for plain table scans,
@@ -372,8 +353,11 @@ class PostgresSource(Source):
     def ping(self) -> str | None:
         import psycopg
 
+        from . import pgfetch
+
         try:
-            psycopg.connect(**pg_conninfo(self.url)).close()
+            dsn, _ = pgfetch.conninfo(self.url, read_only=True, timeout=None, application_name="workbench")
+            psycopg.connect(dsn).close()
             return None
         except psycopg.Error as e:
             return self.describe_error(e)

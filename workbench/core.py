@@ -25,9 +25,6 @@ from .hub import Hub
 from .rows import collect
 from .connectors import HubSource, Source, make_source
 
-_RESERVED = {"query", "source", "params", "max_rows", "timeout"}
-
-
 def _merge_params(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(params or {})
     for k, v in kwargs.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from .binding import quote_literal
 from .errors import ExtensionError
 
 # The extensions workbench loads, by DuckDB's name -> (PyPI package, module).
@@ -71,7 +72,7 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
         return
     path = extension_path(name)
     try:
-        con.execute(f"LOAD '{path.as_posix()}'")
+        con.execute(f"LOAD {quote_literal(path.as_posix())}")
     except duckdb.Error as e:
         raise ExtensionError(f"cannot load DuckDB's {name} extension from {path}: {e}") from None
 

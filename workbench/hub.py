@@ -28,32 +28,15 @@ from typing import Any, Iterator, Mapping
 import duckdb
 import pyarrow as pa
 
-from . import binding, extensions
+from . import binding, extensions, pgfetch
+from .binding import quote_ident, quote_literal
 from .config import Config
 from .dtypes import normalize
 from .errors import ParameterError, QueryCancelledError, QueryError, QueryTimeoutError, ReadOnlySourceError, SourceError
-from .connectors import Source, mysql_connect_args, one_line, pg_conninfo, scrub
+from .connectors import Source, mysql_connect_args, one_line, scrub
 
 BATCH_ROWS = 122_880
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _libpq(url: str) -> str:
-    parts = []
-    for k, v in pg_conninfo(url).items():
-        if k in ("connect_timeout", "application_name"):
-            continue
-        v = str(v).replace("\\", "\\\\").replace("'", "\\'")
-        parts.append(f"{k}='{v}'")
-    return " ".join(parts)
 
 
 def _mysql_dsn(url: str) -> str:
@@ -144,7 +127,7 @@ class Hub:
                 self._problems[name] = scrub(one_line(str(e)), self.secrets)
         for name, ds in self.config.lake.items():
             try:
-                con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS SELECT * FROM {self._reader(ds)}")
+                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {self._reader(ds)}")
             except duckdb.Error as e:
                 self._problems[name] = (
                     f"lake dataset {name!r} ({ds.path}): {one_line(str(e))}; "
@@ -164,7 +147,7 @@ class Hub:
                     except (duckdb.Error, SourceError) as e:
                         self._problems[name] = scrub(one_line(str(e)), self.secrets)
                 self._search_path = ",".join(
-                    ["memory.main", *(f"{_quote(w)}.main" for w in self.warehouses if w not in self._problems)])
+                    ["memory.main", *(f"{quote_ident(w)}.main" for w in self.warehouses if w not in self._problems)])
             self._holders += 1
 
     def _release(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -177,10 +160,10 @@ class Hub:
                 attached = {r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()}
                 for name in self.warehouses:
                     if name in attached:
-                        con.execute(f"DETACH {_quote(name)}")
+                        con.execute(f"DETACH {quote_ident(name)}")
 
     def _reader(self, ds) -> str:
-        path = _literal(str(self.config.resolve(ds.path)))
+        path = quote_literal(str(self.config.resolve(ds.path)))
         hive = "true" if ds.hive_partitioning else "false"
         fmt = ds.file_format()
         if fmt == "parquet":
@@ -191,7 +174,7 @@ class Hub:
 
     def _attach(self, con, name: str, src: Source) -> None:
         kind = src.kind
-        alias = _quote(name)
+        alias = quote_ident(name)
         if kind == "duckdb":
             from sqlalchemy.engine import make_url
 
@@ -202,7 +185,7 @@ class Hub:
 
             if not os.path.exists(path):
                 raise SourceError(f"{path} does not exist; run `make demo` or `workbench sync` to build it")
-            con.execute(f"ATTACH {_literal(path)} AS {alias} (READ_ONLY)")
+            con.execute(f"ATTACH {quote_literal(path)} AS {alias} (READ_ONLY)")
         elif kind == "lake":
             return  # its datasets are views, created from [lake.*]
         elif kind == "sqlite":
@@ -213,15 +196,16 @@ class Hub:
             if not os.path.exists(path):
                 raise SourceError(f"{path} does not exist; run `make demo` to build it")
             ro = ", READ_ONLY" if src.read_only else ""
-            con.execute(f"ATTACH {_literal(path)} AS {alias} (TYPE sqlite{ro})")
+            con.execute(f"ATTACH {quote_literal(path)} AS {alias} (TYPE sqlite{ro})")
         elif kind == "postgresql":
             extensions.load_extension(con, "postgres")
             ro = ", READ_ONLY" if src.read_only else ""
-            con.execute(f"ATTACH {_literal(_libpq(src.url))} AS {alias} (TYPE postgres{ro})")
+            dsn, _ = pgfetch.conninfo(src.url, read_only=src.read_only, timeout=None, application_name="workbench-hub")
+            con.execute(f"ATTACH {quote_literal(dsn)} AS {alias} (TYPE postgres{ro})")
         elif kind == "mysql":
             extensions.load_extension(con, "mysql")
             ro = ", READ_ONLY" if src.read_only else ""
-            con.execute(f"ATTACH {_literal(_mysql_dsn(src.url))} AS {alias} (TYPE mysql{ro})")
+            con.execute(f"ATTACH {quote_literal(_mysql_dsn(src.url))} AS {alias} (TYPE mysql{ro})")
 
     def problem(self, name: str) -> str | None:
         """Why source or dataset ``name`` is not usable in the hub, or ``None``."""
@@ -257,8 +241,8 @@ class Hub:
         cur = con.cursor()  # settings are per cursor: set them on each
         path = self._search_path
         if source is not None and source.kind == "duckdb":
-            path = f"{_quote(source.name)}.main,memory.main"
-        cur.execute(f"SET search_path = {_literal(path)}")
+            path = f"{quote_ident(source.name)}.main,memory.main"
+        cur.execute(f"SET search_path = {quote_literal(path)}")
         cur.execute("SET TimeZone = 'UTC'")
         for name, obj in _frame_tables(query, frame).items():
             cur.register(name, obj)

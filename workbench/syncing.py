@@ -34,7 +34,8 @@ import pyarrow as pa
 from . import extensions
 from .catalog import primary_key
 from .errors import UsageError
-from .writes import _peek, _progress, check_ident, quote_ident, warehouse_name, warehouse_writer
+from .binding import quote_ident, quote_literal
+from .writes import _peek, _progress, check_ident, warehouse_name, warehouse_writer
 
 if TYPE_CHECKING:
     from .core import Workbench
@@ -80,10 +81,6 @@ def _load(text: str | None) -> Any:
             "decimal": decimal.Decimal, "str": str, "bool": lambda s: s == "True"}[d["t"]](d["v"])
 
 
-def _quote_for(kind: str, name: str) -> str:
-    return "`" + name.replace("`", "``") + "`" if kind == "mysql" else '"' + name.replace('"', '""') + '"'
-
-
 def _source_max(wb: "Workbench", source: str, table_sql: str, col_sql: str) -> Any:
     """The source's own ``max(col)``. On SQLite ``max()`` is an expression with no declared
     type, so it comes back as the stored text, which binds back and compares exactly."""
@@ -115,7 +112,7 @@ def sync(wb: "Workbench", spec: str, *, incremental_by: str | None = None, to: s
         if c not in cols:
             raise UsageError(f"--key {c!r}: {source}.{table} has no such column")
     target_table = check_ident(as_name or table, "target table")
-    q = lambda n: _quote_for(src.kind, n)  # noqa: E731
+    q = lambda n: quote_ident(n, src.kind)  # noqa: E731 - the source's own dialect
     table_sql = q(table)
 
     if to == "lake" or to in [n for n, s in wb.config.sources.items() if s.role == "lake"]:
@@ -260,7 +257,7 @@ class _LakeTarget:
         fetched = con.execute("select count(*) from _wb_batch").fetchone()[0]
         deleted = 0
         if incremental:
-            old = f"read_parquet('{self.path.as_posix()}')"
+            old = f"read_parquet({quote_literal(self.path.as_posix())})"
             con.execute(f"create temp table _wb_snapshot as select * from {old} o "
                         f"where not exists (select 1 from _wb_batch n where {_key_match(pk, 'o', 'n')}) "
                         "union all by name select * from _wb_batch")
@@ -275,7 +272,7 @@ class _LakeTarget:
             source = "_wb_batch"
         fd, self.tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{self.table}.", suffix=".parquet.part")
         os.close(fd)
-        con.execute(f"copy (select * from {source}) to '{self.tmp}' (format parquet, compression zstd)")
+        con.execute(f"copy (select * from {source}) to {quote_literal(self.tmp)} (format parquet, compression zstd)")
         rows = con.execute(f"select count(*) from {source}").fetchone()[0]
         return fetched, deleted, rows
 

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from . import extensions
+from .binding import quote_ident
 from .errors import SourceError, UsageError
 from .rows import collect
 
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
     from .core import Workbench
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def check_ident(name: str, what: str) -> str:
@@ -112,8 +109,7 @@ def _peek(batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
     def gen():
         yield first
         for b in it:
-            yield b if b.schema == schema else b.cast(schema) if hasattr(b, "cast") else pa.RecordBatch.from_arrays(
-                [c.cast(f.type) for c, f in zip(b.columns, schema)], schema=schema)
+            yield b if b.schema == schema else b.cast(schema)
 
     return pa.RecordBatchReader.from_batches(schema, gen())
 
@@ -208,8 +204,7 @@ def export(wb: "Workbench", query: str, path: str | os.PathLike[str], *, source:
                     writer = (pq.ParquetWriter(tmp, schema, compression="zstd") if fmt == "parquet"
                               else pacsv.CSVWriter(tmp, schema))
                 elif batch.schema != schema:
-                    batch = pa.RecordBatch.from_arrays([c.cast(f.type) for c, f in zip(batch.columns, schema)],
-                                                       schema=schema)
+                    batch = batch.cast(schema)
                 writer.write_batch(batch) if fmt == "csv" else writer.write_batch(batch, row_group_size=batch.num_rows)
                 rows += batch.num_rows
                 bar.update(batch.num_rows)

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..binding import quote_ident as quote  # DuckDB identifiers
 from ..errors import UsageError
 
 # -- the fixed vocabularies --------------------------------------------------------------
@@ -53,11 +54,6 @@ DEFAULT_BINS = 30
 
 _NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|U?HUGEINT|FLOAT|REAL|DOUBLE|DECIMAL.*|NUMERIC.*)$")
 _TEMPORAL = re.compile(r"^(DATE|TIMESTAMP.*)$")
-
-
-def quote(name: str) -> str:
-    """``name`` as a DuckDB quoted identifier."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def family(duck_type: str) -> str:

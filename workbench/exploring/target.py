@@ -26,7 +26,8 @@ import pyarrow as pa
 
 from ..core import Workbench, get_workbench
 from ..errors import SourceError, UsageError
-from .sqlgen import Column, Query, Relation, quote
+from ..binding import quote_ident as quote
+from .sqlgen import Column, Query, Relation
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
 _HUB_KINDS = ("sqlite", "postgresql", "mysql", "duckdb")
