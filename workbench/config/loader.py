@@ -2,7 +2,7 @@
 
 The file is the one place that says which sources exist, which lake datasets they
 hold and which reports can be run. Everything else (notebooks, the CLI, the scheduler)
-builds a :class:`~workbench.core.Workbench` from the object returned here, so they all
+builds a :class:`~workbench.api.Workbench` from the object returned here, so they all
 see the same sources and the same rules.
 
 Errors are one line naming the file, the key and the fix, because the file is written
@@ -16,146 +16,18 @@ import re
 from importlib import resources
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .model import Config, LakeDataset, ReportConfig, Settings, SourceConfig
 
 CONFIG_NAME = "workbench.toml"
 ENV_CONFIG = "WORKBENCH_CONFIG"
 
-Role = Literal["oltp", "warehouse", "lake"]
-
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-
-
-def parse_duration(value: Any, *, what: str = "duration") -> float | None:
-    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"1h"``, ``"250ms"``; ``None``/0 means none."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a number of seconds or a string like '30s', '5m', '1h'")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise ValueError(
-                f"{what} {value!r} is not a duration; write seconds or '30s', '5m', '1h'"
-            )
-        seconds = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
-    if seconds < 0:
-        raise ValueError(f"{what} must not be negative")
-    return seconds or None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Settings(_Model):
-    """The ``[workbench]`` table: project-wide guard rails."""
-
-    max_rows: int = Field(default=1_000_000, gt=0)
-    statement_timeout: float | None = 300.0
-    reports_dir: str = "reports"
-    runlog: str | None = None
-
-    @field_validator("statement_timeout", mode="before")
-    @classmethod
-    def _timeout(cls, v: Any) -> float | None:
-        return parse_duration(v, what="statement_timeout")
-
-
-class SourceConfig(_Model):
-    """A ``[sources.NAME]`` table."""
-
-    name: str
-    url: str = Field(repr=False)  # may hold a password: never in a repr
-    role: Role
-    read_only: bool = True
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _check(self) -> "SourceConfig":
-        if self.role == "lake" and not self.read_only:
-            raise ValueError("a lake source is always read-only; remove read_only = false")
-        return self
-
-
-class LakeDataset(_Model):
-    """A ``[lake.NAME]`` table: files in the lake that the hub shows as one view."""
-
-    name: str
-    path: str
-    format: Literal["parquet", "csv", "json", "auto"] = "auto"
-    hive_partitioning: bool = True
-    description: str = ""
-
-    def file_format(self) -> str:
-        if self.format != "auto":
-            return self.format
-        lower = self.path.lower()
-        for ext, fmt in ((".parquet", "parquet"), (".csv", "csv"), (".tsv", "csv"),
-                         (".jsonl", "json"), (".ndjson", "json"), (".json", "json")):
-            if lower.endswith(ext) or lower.endswith(ext + ".gz"):
-                return fmt
-        raise ValueError(
-            f"cannot tell the format of {self.path!r}; add format = \"parquet\", \"csv\" or \"json\""
-        )
-
-
-class ReportConfig(_Model):
-    """A ``[reports.NAME]`` table: a notebook with default parameters."""
-
-    name: str
-    notebook: str
-    description: str = ""
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    schedule: str | None = None
-    timeout: float | None = None
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _timeout(cls, v: Any) -> float | None:
-        return parse_duration(v, what="timeout")
-
-
-class Config(_Model):
-    """The validated contents of one ``workbench.toml``."""
-
-    path: Path | None = None
-    root: Path
-    settings: Settings = Settings()
-    sources: dict[str, SourceConfig] = Field(default_factory=dict)
-    lake: dict[str, LakeDataset] = Field(default_factory=dict)
-    reports: dict[str, ReportConfig] = Field(default_factory=dict)
-
-    def resolve(self, path: str | os.PathLike[str]) -> Path:
-        """A path from the config, relative to the project root."""
-        p = Path(path).expanduser()
-        return p if p.is_absolute() else self.root / p
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.resolve(self.settings.reports_dir)
-
-    @property
-    def runlog_path(self) -> Path:
-        return self.resolve(self.settings.runlog) if self.settings.runlog else self.reports_dir / "runlog.db"
-
-    def source(self, name: str) -> SourceConfig:
-        try:
-            return self.sources[name]
-        except KeyError:
-            known = ", ".join(sorted(self.sources)) or "none"
-            where = self.path or "the config"
-            raise ConfigError(
-                f"unknown source {name!r}; the sources in {where} are: {known}"
-            ) from None
 
 
 def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -358,6 +230,6 @@ def _check_url(url: str, where: str, path: Path) -> None:
 
 def default_config(root: Path) -> Config:
     """The embedded defaults: the demo layout under ``root``."""
-    text = resources.files("workbench").joinpath("default.toml").read_text(encoding="utf-8")
+    text = resources.files("workbench.config").joinpath("default.toml").read_text(encoding="utf-8")
     cfg = parse_config(tomllib.loads(text), root / CONFIG_NAME)
     return cfg.model_copy(update={"path": None})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from .binding import quote_literal
+from .sqltext import quote_literal
 from .errors import ExtensionError
 
 # The extensions workbench loads, by DuckDB's name -> (PyPI package, module).

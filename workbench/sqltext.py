@@ -1,0 +1,234 @@
+"""Names and values in SQL text: one lexer for placeholders, identifiers and table names.
+
+Every source takes parameters as ``:name`` in the SQL text, whatever its driver's own
+style, and values are always passed to the driver separately from the text. This
+module finds the placeholders (outside string literals, quoted identifiers, dollar
+quotes and comments, and never the ``::`` of a PostgreSQL cast), checks them against
+the values given, and rewrites the text into the driver's style. It never puts a value
+into SQL text.
+
+The same scanner answers the other questions callers ask of a statement: which bare
+words it names (DataFrames in the caller's scope, sources a report used) and which
+tables follow ``FROM``/``JOIN`` (completion). One scanner, so the three can never
+disagree about where a string literal ends.
+
+Backslashes: in MySQL a backslash escapes the next character inside ``'...'`` and
+``"..."``; in standard SQL (PostgreSQL, SQLite, DuckDB) it is an ordinary character,
+except in PostgreSQL's ``E'...'`` strings. ``dialect="mysql"`` switches the former on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from .errors import ParameterError, UsageError
+
+_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+#: A plain SQL name: what table, column and parameter names must look like unquoted.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    name: str
+    start: int  # index of the colon
+    end: int  # index after the name
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of SQL text the scanner tells apart: ``word``, ``quoted`` (a ``"..."`` or
+    `````...````` identifier, ``text`` unquoted), ``string``, ``comment``, ``placeholder``
+    (``text`` is the name) or ``punct`` (any other character, ``.`` included)."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+def _skip_quoted(sql: str, i: int, quote: str, backslash: bool) -> int:
+    """Index after the closing quote (doubled quotes, and backslash escapes if asked, skipped)."""
+    n = len(sql)
+    j = i + 1
+    while j < n:
+        c = sql[j]
+        if c == "\\" and backslash:
+            j += 2
+            continue
+        if c == quote:
+            if j + 1 < n and sql[j + 1] == quote:
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return n
+
+
+def tokens(sql: str, dialect: str = "ansi") -> Iterator[Token]:
+    """The tokens of ``sql`` that matter to workbench, in order (white space dropped)."""
+    mysql = dialect == "mysql"
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c.isspace():
+            i += 1
+        elif c == "'":
+            escape = mysql or (i > 0 and sql[i - 1] in "eE" and (i < 2 or not (sql[i - 2].isalnum() or sql[i - 2] == "_")))
+            j = _skip_quoted(sql, i, "'", escape)
+            yield Token("string", i, j, sql[i:j])
+            i = j
+        elif c in '"`':
+            j = _skip_quoted(sql, i, c, mysql and c == '"')
+            body = sql[i + 1:j - 1] if j - i >= 2 and sql[j - 1] == c else sql[i + 1:j]
+            yield Token("quoted", i, j, body.replace(c + c, c))
+            i = j
+        elif sql.startswith("--", i) or (mysql and c == "#"):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j + 1
+            yield Token("comment", i, j, sql[i:j])
+            i = j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            yield Token("comment", i, j, sql[i:j])
+            i = j
+        elif c == "$" and (m := _DOLLAR_TAG.match(sql, i)) and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+            j = sql.find(m.group(0), m.end())
+            j = n if j < 0 else j + len(m.group(0))
+            yield Token("string", i, j, sql[i:j])
+            i = j
+        elif c == ":":
+            if sql.startswith("::", i):
+                yield Token("punct", i, i + 2, "::")
+                i += 2
+                continue
+            prev = sql[i - 1] if i else ""
+            m = NAME.match(sql, i + 1)
+            if m and not (prev.isalnum() or prev == "_"):
+                yield Token("placeholder", i, m.end(), m.group(0))
+                i = m.end()
+            else:
+                yield Token("punct", i, i + 1, c)
+                i += 1
+        elif (m := _WORD.match(sql, i)) and not (i and (sql[i - 1].isalnum() or sql[i - 1] in "_$")):
+            yield Token("word", i, m.end(), m.group(0))
+            i = m.end()
+        else:
+            yield Token("punct", i, i + 1, c)
+            i += 1
+
+
+def placeholders(sql: str, dialect: str = "ansi") -> list[Placeholder]:
+    """Every ``:name`` placeholder in ``sql``, in order (repeats included)."""
+    return [Placeholder(t.text, t.start, t.end) for t in tokens(sql, dialect) if t.kind == "placeholder"]
+
+
+def identifiers(sql: str, dialect: str = "ansi") -> set[str]:
+    """Bare and quoted names of ``sql`` outside literals and comments, not after a ``.``
+    (candidate DataFrame, source and dataset names)."""
+    out: set[str] = set()
+    prev: Token | None = None
+    for t in tokens(sql, dialect):
+        if t.kind in ("word", "quoted") and not (prev is not None and prev.kind == "punct" and prev.text == "."
+                                                 and prev.end == t.start):
+            out.add(t.text)
+        prev = t
+    return out
+
+
+_TABLE_KEYWORDS = {"from", "join"}
+
+
+def table_refs(sql: str, dialect: str = "ansi") -> list[str]:
+    """Dotted names right after ``FROM`` or ``JOIN`` (``photos``, ``app.photos``), in order."""
+    toks = [t for t in tokens(sql, dialect) if t.kind != "comment"]
+    refs: list[str] = []
+    for k, t in enumerate(toks):
+        if t.kind == "word" and t.text.lower() in _TABLE_KEYWORDS:
+            parts: list[str] = []
+            j = k + 1
+            while j < len(toks) and toks[j].kind in ("word", "quoted"):
+                parts.append(toks[j].text)
+                if j + 2 < len(toks) and toks[j + 1].text == "." and toks[j + 1].kind == "punct":
+                    j += 2
+                    continue
+                break
+            if parts:
+                refs.append(".".join(parts))
+    return refs
+
+
+def check(sql: str, params: Mapping[str, Any], dialect: str = "ansi") -> list[Placeholder]:
+    """The placeholders of ``sql``, after checking each has a value and each value is used."""
+    found = placeholders(sql, dialect)
+    used = {p.name for p in found}
+    missing = [p.name for p in found if p.name not in params]
+    if missing:
+        name = missing[0]
+        raise ParameterError(
+            f"the query uses :{name} but no value was given; pass {name}=... "
+            f"(or params={{'{name}': ...}})"
+        )
+    unused = [k for k in params if k not in used]
+    if unused:
+        name = unused[0]
+        raise ParameterError(
+            f"parameter {name!r} is not used by the query; remove it or write :{name} where it belongs",
+        )
+    return found
+
+
+def rewrite(sql: str, found: list[Placeholder], style: str) -> str:
+    """``sql`` with each placeholder in the driver's paramstyle.
+
+    ``pyformat`` -> ``%(name)s`` (and every literal ``%`` doubled, as psycopg and
+    PyMySQL require), ``named`` -> ``:name``, ``dollar`` -> ``$name`` (DuckDB).
+    """
+    if style == "named":
+        return sql
+    out: list[str] = []
+    last = 0
+    for p in found:
+        chunk = sql[last:p.start]
+        out.append(chunk.replace("%", "%%") if style == "pyformat" else chunk)
+        out.append(f"%({p.name})s" if style == "pyformat" else f"${p.name}")
+        last = p.end
+    tail = sql[last:]
+    out.append(tail.replace("%", "%%") if style == "pyformat" else tail)
+    return "".join(out)
+
+
+def prepare(sql: str, params: Mapping[str, Any], style: str, dialect: str = "ansi") -> str:
+    """Check ``params`` against ``sql`` and return the text in ``style``."""
+    return rewrite(sql, check(sql, params, dialect), style)
+
+
+def quote_ident(name: str, dialect: str = "ansi") -> str:
+    """``name`` as a quoted identifier: ``"name"`` (DuckDB, PostgreSQL, SQLite) or `` `name` `` (MySQL)."""
+    if dialect == "mysql":
+        return "`" + str(name).replace("`", "``") + "`"
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a standard SQL string literal, for the few places that take no parameter
+    (DuckDB's ATTACH, COPY ... TO and file readers' paths, COPY's rendered statements):
+    never for user values."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def is_name(text: Any) -> bool:
+    """Whether ``text`` is a plain SQL name (letters, digits, ``_``; not starting with a digit)."""
+    return isinstance(text, str) and bool(_PLAIN.match(text))
+
+
+def check_ident(name: str, what: str) -> str:
+    """``name`` if it is a plain SQL name, else a UsageError naming ``what`` and the rule."""
+    if not is_name(name):
+        raise UsageError(f"{what} {name!r} is not a plain name; use letters, digits and _")
+    return name
