@@ -3,7 +3,8 @@
 The contract is the notebook's cell tagged ``parameters``, read with :mod:`ast` (never
 executed): each ``name: type = default`` line declares one parameter, a trailing
 ``# comment`` is its help, and a bare ``name: type`` is required. Values from the command
-line, a YAML file, ``workbench.toml`` or Python are coerced to the declared types here,
+line, a YAML file, ``workbench.toml`` or Python are coerced to the declared types (by
+:mod:`workbench.values`),
 before any kernel starts, so ``"01234"`` for a ``str`` stays ``"01234"``, a bad date is a
 one-line error with exit code 2, and a parameter *name* can never be anything but an
 identifier the notebook declared.
@@ -20,21 +21,22 @@ import io
 import itertools
 import json
 import keyword
-import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import values as V
 from ..errors import ParameterError
+from ..values import Type, coerce
+from ..values import to_text as format_value
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 
+# The report vocabulary: values.SCALARS without decimal, which a notebook cannot write as
+# a literal default.
 SCALARS = ("str", "int", "float", "bool", "date", "datetime")
-_INT = re.compile(r"^[+-]?\d+$")
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
 
 
 class _Missing:
@@ -46,37 +48,6 @@ class _Missing:
 
 
 REQUIRED = _Missing()
-
-
-@dataclass(frozen=True)
-class Type:
-    """A declared parameter type: a scalar, ``list[scalar]``, optionally ``| None``."""
-
-    scalar: str
-    is_list: bool = False
-    optional: bool = False
-
-    def __str__(self) -> str:
-        s = f"list[{self.scalar}]" if self.is_list else self.scalar
-        return f"{s} | None" if self.optional else s
-
-    @classmethod
-    def parse(cls, text: str) -> "Type":
-        """``"list[str] | None"`` → Type; raises ValueError for anything else."""
-        t = text.replace(" ", "")
-        optional = False
-        for pat in ("|None", "None|"):
-            if pat in t:
-                t, optional = t.replace(pat, ""), True
-        m = re.fullmatch(r"Optional\[(.+)\]", t)
-        if m:
-            t, optional = m.group(1), True
-        m = re.fullmatch(r"(?:list|List)\[(\w+)\]", t)
-        scalar, is_list = (m.group(1), True) if m else (t, False)
-        scalar = {"datetime.date": "date", "datetime.datetime": "datetime"}.get(scalar, scalar)
-        if scalar not in SCALARS:
-            raise ValueError(text)
-        return cls(scalar, is_list, optional)
 
 
 @dataclass(frozen=True)
@@ -150,7 +121,7 @@ def parse_parameters_cell(source: str, where: str = "parameters cell") -> list[P
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = node.target.id
             try:
-                typ = Type.parse(ast.unparse(node.annotation))
+                typ = Type.parse(ast.unparse(node.annotation), SCALARS)
             except ValueError:
                 raise ParameterError(
                     f"{where}: parameter {name!r} has type {ast.unparse(node.annotation)!r}; "
@@ -222,86 +193,7 @@ def _infer_type(value: Any, name: str, where: str) -> Type:
 # --------------------------------------------------------------------------- coercion
 
 
-def format_value(value: Any) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return ",".join(format_value(v) for v in value)
-    return "None" if value is None else str(value)
-
-
-def coerce(value: Any, typ: Type, name: str) -> Any:
-    """``value`` (text from a command line or YAML, or a typed Python value) as ``typ``."""
-    if value is None or (typ.optional and isinstance(value, str) and value in ("", "None", "null")):
-        if typ.optional:
-            return None
-        raise ParameterError(f"{name}: expected {typ}, got None")
-    if typ.is_list:
-        if isinstance(value, str):
-            items: list[Any] = [] if value.strip() == "" else [v.strip() for v in value.split(",")]
-        elif isinstance(value, (list, tuple)):
-            items = list(value)
-        else:
-            raise ParameterError(f"{name}: expected {typ} (a comma list or a YAML list), got {value!r}")
-        return [_scalar(v, typ.scalar, name, str(typ)) for v in items]
-    return _scalar(value, typ.scalar, name, str(typ))
-
-
-def _scalar(value: Any, scalar: str, name: str, shown: str) -> Any:
-    def bad(hint: str = "") -> ParameterError:
-        return ParameterError(f"{name}: expected {shown}, got {value!r}{hint}")
-
-    if scalar == "str":
-        if isinstance(value, str):
-            return value
-        raise bad("; quote it")
-    if scalar == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise bad("; write true/false, yes/no or 1/0")
-    if scalar == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and _INT.match(value.strip()):
-            return int(value.strip())
-        raise bad()
-    if scalar == "float":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                f = float(value.strip())
-            except ValueError:
-                raise bad() from None
-            if f != f or f in (float("inf"), float("-inf")):
-                raise bad("; give a finite number")
-            return f
-        raise bad()
-    if scalar == "datetime":
-        if isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, dt.date):
-            return dt.datetime(value.year, value.month, value.day)
-        if isinstance(value, str):
-            try:
-                return dt.datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise bad("; write YYYY-MM-DDTHH:MM[:SS]") from None
-        raise bad()
-    if scalar == "date":
-        if isinstance(value, dt.datetime):
-            raise bad("; give a date without a time")
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            try:
-                return dt.date.fromisoformat(value.strip())
-            except ValueError:
-                raise bad("; no such day") from None
-        raise bad("; write YYYY-MM-DD")
-    raise AssertionError(scalar)
+# format_value and coerce are workbench.values' to_text and coerce (imported above).
 
 
 def unknown_parameter(name: str, contract: "Contract") -> ParameterError:
@@ -414,28 +306,13 @@ def expand_grid(contract: Contract, specs: list[str]) -> list[dict[str, str]]:
 
 def encode(contract: Contract, values: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready ``{name: {"type": ..., "value": ...}}`` for the kernel and ``params.json``."""
-    return {
-        name: {"type": str(contract.get(name).type), "value": _to_json(value)}  # type: ignore[union-attr]
-        for name, value in values.items()
-    }
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    return value
+    return {name: V.encode(value, contract.get(name).type)  # type: ignore[union-attr]
+            for name, value in values.items()}
 
 
 def decode(encoded: dict[str, Any]) -> dict[str, Any]:
     """The typed values back from :func:`encode`'s output (dates as dates)."""
-    out = {}
-    for name, item in encoded.items():
-        typ = Type.parse(item["type"])
-        value = item["value"]
-        out[check_name(name)] = None if value is None else coerce(value, typ, name)
-    return out
+    return {check_name(name): V.decode(item, name) for name, item in encoded.items()}
 
 
 def load(path: str | Path) -> dict[str, Any]:
