@@ -89,10 +89,9 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 from psycopg.types.string import TextLoader
-from sqlalchemy.engine import make_url
 
-from . import extensions
-from .errors import (
+from ... import duck as extensions
+from ...errors import (
     ParameterError,
     QueryCancelledError,
     QueryError,
@@ -100,6 +99,10 @@ from .errors import (
     ReadOnlySourceError,
     SourceError,
 )
+
+from ..base import timeout_error
+from .conninfo import conninfo
+from .types import _ARRAYS, _NUMERIC, _SCALARS, _TEXT_ON_FALLBACK, _UNBOUNDED_NUMERIC, _NINE_PLACES, _Column  # noqa: F401
 
 #: Rows per record batch handed to the caller.
 DEFAULT_BATCH_ROWS = 131_072
@@ -116,40 +119,6 @@ MIN_PARALLEL_PAGES = 2 * PAGES_PER_RANGE
 QUEUE_BATCHES = 2
 #: How often the waiting main thread checks the deadline (seconds).
 _POLL = 0.05
-
-_NUMERIC = 1700
-_UNBOUNDED_NUMERIC = pa.decimal128(38, 9)
-_NINE_PLACES = Decimal(1).scaleb(-9)
-
-# type oid -> the Arrow type DuckDB's decoder gives it, for the types it decodes faithfully.
-_SCALARS: dict[int, pa.DataType] = {
-    16: pa.bool_(),
-    17: pa.binary(),
-    18: pa.string(),  # "char"
-    19: pa.string(),  # name
-    20: pa.int64(),
-    21: pa.int16(),
-    23: pa.int32(),
-    25: pa.string(),
-    114: pa.string(),  # json
-    700: pa.float32(),
-    701: pa.float64(),
-    1042: pa.string(),  # char(n)
-    1043: pa.string(),  # varchar
-    1082: pa.date32(),
-    1083: pa.time64("us"),
-    1114: pa.timestamp("us"),
-    1184: pa.timestamp("us", tz="UTC"),
-    1186: pa.month_day_nano_interval(),
-    2950: pa.string(),  # uuid
-    3802: pa.string(),  # jsonb
-}
-# array type oid -> element type oid; multi-dimensional values fail loudly in DuckDB.
-_ARRAYS = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1021: 700, 1022: 701, 1009: 25,
-           1014: 1042, 1015: 1043, 1182: 1082, 1115: 1114, 1185: 1184}
-# Loaded as text on the fallback path, because psycopg would make them dicts/UUIDs/timedeltas.
-_TEXT_ON_FALLBACK = {114, 3802, 2950, 1186}
-
 
 # ------------------------------------------------------------------------------ public
 def read_arrow_batches(
@@ -205,38 +174,6 @@ def read_arrow(
     return pa.Table.from_batches(collected)
 
 
-# ------------------------------------------------------------------------- connection
-def conninfo(url: str, *, read_only: bool, timeout: float | None, application_name: str) -> tuple[str, list[str]]:
-    """A libpq conninfo string for ``url`` and the secrets in it (to scrub from messages).
-
-    Session settings travel in libpq's ``options``, so they hold on every connection the
-    call opens, DuckDB's included, before any statement runs.
-    """
-    try:
-        u = make_url(url)
-    except Exception as e:  # noqa: BLE001 - SQLAlchemy raises several kinds here
-        raise ParameterError(f"not a database URL: {type(e).__name__}; write postgresql://user@host:port/dbname") from None
-    if not u.drivername.startswith("postgresql"):
-        raise ParameterError(f"{u.drivername}:// is not PostgreSQL; pgfetch reads postgresql:// URLs")
-    kw: dict[str, Any] = {k: v for k, v in u.query.items() if isinstance(v, str)}
-    for key, value in (("host", u.host), ("port", u.port), ("user", u.username), ("dbname", u.database)):
-        if value:
-            kw[key] = str(value)
-    secrets = []
-    if u.password is not None:
-        kw["password"] = str(u.password)
-        secrets.append(str(u.password))
-    options = [kw.pop("options", "")]
-    if read_only:
-        options.append("-c default_transaction_read_only=on")
-    if timeout:
-        options.append(f"-c statement_timeout={max(1, round(timeout * 1000))}")
-    kw["options"] = " ".join(o for o in options if o)
-    kw.setdefault("connect_timeout", "10")
-    kw["application_name"] = application_name
-    return psycopg.conninfo.make_conninfo("", **kw), secrets
-
-
 _duck: duckdb.DuckDBPyConnection | None = None
 _duck_pid = 0
 _duck_lock = threading.Lock()
@@ -260,45 +197,6 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
             con.execute("SET threads = 1")
             _duck, _duck_pid = con, os.getpid()
         return _duck
-
-
-# --------------------------------------------------------------------------- the call
-class _Column:
-    """One result column as PostgreSQL describes it, and how it crosses to Arrow."""
-
-    def __init__(self, name: str, oid: int, typmod: int, table: int, attnum: int):
-        self.name, self.oid, self.typmod, self.table, self.attnum = name, oid, typmod, table, attnum
-
-    def numeric_shape(self) -> tuple[int, int] | None:
-        """(precision, scale) of a bounded numeric that fits decimal128, else None."""
-        if self.typmod < 4:
-            return None
-        precision, scale = ((self.typmod - 4) >> 16) & 0xFFFF, (self.typmod - 4) & 0x7FF
-        return (precision, scale) if precision <= 38 and scale <= precision else None
-
-    def expression(self, ref: sql.Composable) -> sql.Composable:
-        """The server-side expression that gives DuckDB's decoder a faithful value."""
-        if self.oid == _NUMERIC:
-            if self.typmod < 4:  # unbounded: cast first, so NaN compares as numeric
-                return sql.SQL("NULLIF({}::numeric(38, 9), 'NaN')").format(ref)
-            if self.numeric_shape():
-                return sql.SQL("NULLIF({}, 'NaN')").format(ref)
-            return sql.SQL("{}::text").format(ref)
-        if self.oid in _SCALARS or self.oid in _ARRAYS:
-            return ref
-        return sql.SQL("{}::text").format(ref)
-
-    def arrow_type(self) -> pa.DataType:
-        if self.oid == _NUMERIC:
-            if self.typmod < 4:
-                return _UNBOUNDED_NUMERIC
-            shape = self.numeric_shape()
-            return pa.decimal128(*shape) if shape else pa.string()
-        if self.oid in _SCALARS:
-            return _SCALARS[self.oid]
-        if self.oid in _ARRAYS:
-            return pa.list_(_SCALARS[_ARRAYS[self.oid]])
-        return pa.string()
 
 
 class _Failure:
@@ -565,8 +463,7 @@ class _Call:
         return " ".join(msg.split())
 
     def _timeout_message(self) -> str:
-        return (f"the statement ran longer than {self.timeout:g} s and was cancelled on the server; "
-                "narrow it, or raise the timeout")
+        return str(timeout_error("postgresql", self.timeout)).split(": ", 1)[1]
 
     def _psycopg_error(self, e: psycopg.Error) -> QueryError:
         msg = self._text(e)
