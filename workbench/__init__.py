@@ -2,7 +2,8 @@
 
 ``import workbench as wb`` and use the functions below; they work on the project's
 ``workbench.toml`` (found from the working directory upward), or on the embedded demo
-defaults when there is none.
+defaults when there is none. Every name is imported on first use, so ``import
+workbench`` costs nothing in a script, a report kernel or the command line.
 """
 
 from .errors import (
@@ -18,46 +19,22 @@ from .errors import (
     UsageError,
     WorkbenchError,
 )
+from .lazy import lazy
 
 __version__ = "0.1.0"
-from .core import (
-    Workbench,
-    columns,
-    export,
-    get_workbench,
-    load,
-    reset,
-    sources,
-    sql,
-    sql_arrow,
-    sql_batches,
-    sync,
-    tables,
-    use,
-)
 
+__getattr__, __dir__ = lazy(__name__, {
+    **dict.fromkeys(["Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "sources",
+                     "tables", "columns", "load", "export", "sync"], ".api"),
+    "explore": ".notebook.exploring", "browse": ".notebook.exploring", "chart": ".notebook.exploring",
+    "chart_sql": ".notebook.exploring", "profile": ".notebook.exploring",
+    "load_ipython_extension": ".notebook", "unload_ipython_extension": ".notebook",
+    "run_report": ".reports.run", "run_many": ".executors.local",
+    "record": ".reports.kernel",
+})
 
-# Jupyter-facing names load ipywidgets, plotly and papermill: imported on first use so
-# that ``import workbench`` stays quick in scripts and report kernels.
-_LAZY = {
-    "explore": "exploring", "browse": "exploring", "chart": "exploring", "chart_sql": "exploring",
-    "profile": "exploring",
-    "load_ipython_extension": "magic", "unload_ipython_extension": "magic",
-    "run_report": "reports", "run_many": "reports",
-    "record": "recording",
-}
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__all__ = ["ConfigError", "ParameterError", "QueryCancelledError", "QueryError", "QueryTimeoutError",
+           "ReadOnlySourceError", "ReportError", "RowLimitError", "SourceError", "UsageError", "WorkbenchError",
+           "Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "sources", "tables",
+           "columns", "load", "export", "sync", "explore", "browse", "chart", "chart_sql", "profile",
+           "run_report", "run_many", "record"]
