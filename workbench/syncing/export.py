@@ -1,0 +1,76 @@
+"""``wb.export``: stream a query's result to a Parquet or CSV file, never a partial one.
+
+The file is written beside the target and renamed into place when complete; a failure
+or a kill leaves no partial file under the final name. Memory stays bounded by a batch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ..errors import UsageError
+from .warehouse import WriteResult
+
+if TYPE_CHECKING:
+    from ..query.session import Session
+
+
+def _progress(total: int | None, desc: str, enabled: bool | None):
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, disable=not enabled, file=sys.stderr)
+
+
+def export(wb: "Session", query: str, path: str | os.PathLike[str], *, source: str | None = None,
+           format: str | None = None, params: Mapping[str, Any] | None = None, progress: bool | None = None,
+           _frame=None) -> WriteResult:
+    """Stream the result of ``query`` to a Parquet or CSV file, without a DataFrame.
+
+    Memory stays bounded by one batch. The file appears under its name only when
+    complete; a failure removes the partial file.
+    """
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    dest = Path(path)
+    fmt = (format or dest.suffix.lstrip(".")).lower()
+    if fmt not in ("parquet", "csv"):
+        raise UsageError(f"cannot tell the format of {dest.name!r}; name it .parquet or .csv, or pass format=")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    batches = wb.sql_batches(query, source, params=params, _frame=_frame or sys._getframe(1))
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    rows = 0
+    writer = None
+    try:
+        with _progress(None, f"export {dest.name}", progress) as bar:
+            for batch in batches:
+                if writer is None:
+                    schema = batch.schema
+                    writer = (pq.ParquetWriter(tmp, schema, compression="zstd") if fmt == "parquet"
+                              else pacsv.CSVWriter(tmp, schema))
+                elif batch.schema != schema:
+                    batch = batch.cast(schema)
+                writer.write_batch(batch) if fmt == "csv" else writer.write_batch(batch, row_group_size=batch.num_rows)
+                rows += batch.num_rows
+                bar.update(batch.num_rows)
+        if writer is not None:
+            writer.close()
+            writer = None
+        os.replace(tmp, dest)
+    except BaseException:
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return WriteResult(str(dest), rows)
