@@ -24,21 +24,17 @@ from typing import Any, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from ..core import Workbench, get_workbench
-from ..errors import SourceError, UsageError
-from ..binding import quote_ident as quote
+from ...connectors.base import Attachable
+from ...connectors.lake import LakeSource
+from ...connectors.warehouse import WarehouseSource
+from ...errors import SourceError, UsageError
+from ...query.default import session as get_workbench
+from ...query.scope import Namespace
+from ...query.session import Session as Workbench
+from ...sqltext import quote_ident as quote
 from .sqlgen import Column, Query, Relation
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*){0,2}$")
-_HUB_KINDS = ("sqlite", "postgresql", "mysql", "duckdb")
-
-
-class Namespace:
-    """A stand-in for a frame: the hub looks DataFrames up in ``f_locals`` then ``f_globals``."""
-
-    def __init__(self, f_locals: Mapping[str, Any], f_globals: Mapping[str, Any] | None = None):
-        self.f_locals = f_locals
-        self.f_globals = f_globals if f_globals is not None else {}
 
 
 @dataclass
@@ -109,12 +105,12 @@ def table_sql(wb: Workbench, name: str) -> str:
     if parts[0] in sources and len(parts) > 1:
         src = wb.source(parts[0])
         rest = parts[1:]
-        if src.kind == "lake":
+        if isinstance(src, LakeSource):
             if len(rest) != 1 or rest[0] not in wb.config.lake:
                 raise UsageError(f"lake {parts[0]!r} has no dataset {'.'.join(rest)!r}; "
                                  f"it has: {', '.join(wb.config.lake)}")
             return quote(rest[0])
-        if src.kind not in _HUB_KINDS:
+        if not isinstance(src, Attachable):
             raise UsageError(f"source {parts[0]!r} ({src.kind}) is not attached to the hub; explore a query "
                              f"on it instead: wb.explore(wb.sql('select ...', source={parts[0]!r}))")
         problem = wb.hub.problem(parts[0])
@@ -132,7 +128,7 @@ def table_sql(wb: Workbench, name: str) -> str:
         if name in wb.config.lake:
             return quote(name)
         for source in sources:
-            if wb.source(source).kind == "duckdb" and not wb.hub.problem(source):
+            if isinstance(wb.source(source), WarehouseSource) and not wb.hub.problem(source):
                 if (wb.tables(source)["table"] == name).any():
                     return f"{quote(source)}.{quote(name)}"
     raise UsageError(f"no table {name!r} in the catalog; name it as source.table (see wb.tables()), "

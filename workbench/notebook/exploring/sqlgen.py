@@ -26,8 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..binding import quote_ident as quote  # DuckDB identifiers
-from ..errors import UsageError
+from ...sqltext import quote_ident as quote  # DuckDB identifiers
+from ...errors import UsageError
 
 # -- the fixed vocabularies --------------------------------------------------------------
 AGGREGATES = {

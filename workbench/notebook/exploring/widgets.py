@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from ..errors import UsageError, WorkbenchError
+from ...errors import UsageError, WorkbenchError
 from . import charts, profiling, sqlgen
 from .sqlgen import ChartSpec, Filter, Query
 from .target import Target, resolve
@@ -338,7 +338,7 @@ class Browser(W.VBox):
     """Sources → schemas → tables → columns (types, row estimates), and a preview of the picked table."""
 
     def __init__(self, workbench=None):
-        from ..core import get_workbench
+        from ...query.default import session as get_workbench
 
         self.wb = workbench or get_workbench()
         self.sources = W.Select(options=list(self.wb.config.sources), description="source", rows=6)
@@ -397,10 +397,10 @@ class Browser(W.VBox):
             if table is None:
                 self.columns.value = self.preview.value = ""
                 return
-            kind = self.wb.source(source).kind
-            cols = self.wb.columns(source, table if kind in ("lake", "sqlite") or not schema else f"{schema}.{table}")
+            flat = not self.wb.source(source).has_schemas
+            cols = self.wb.columns(source, table if flat or not schema else f"{schema}.{table}")
             self.columns.value = _table_html(cols)
-            name = f"{source}.{table}" if kind == "lake" else f"{source}.{schema}.{table}"
+            name = f"{source}.{table}" if flat else f"{source}.{schema}.{table}"
             t = resolve(name, workbench=self.wb, frame=sys._getframe(0))
             self.query = sqlgen.preview(t.relation, limit=20)
             self.preview.value = f"<p><b>{html.escape(name)}</b>: first rows</p>" + _table_html(t.run(self.query))
@@ -411,7 +411,7 @@ class StaticBrowse:
     """What ``browse`` shows without a widget frontend: the catalog as a table."""
 
     def __init__(self, workbench=None):
-        from ..core import get_workbench
+        from ...query.default import session as get_workbench
 
         self.catalog = (workbench or get_workbench()).tables()
 
