@@ -1,7 +1,12 @@
-"""Headless reports: typed parameters, papermill runs, offline HTML, atomic publish, run log, index."""
+"""One run: params -> execute -> render -> publish -> run log -> site (names only).
 
-from ..recording import record
-from .params import Contract, Parameter, inspect_notebook
-from .runner import RunResult, run_many, run_report
+Many runs (process pools, Dask) are :mod:`workbench.executors`, one layer up.
+"""
 
-__all__ = ["Contract", "Parameter", "RunResult", "inspect_notebook", "record", "run_many", "run_report"]
+from ..lazy import lazy
+
+__getattr__, __dir__ = lazy(__name__, {
+    "record": ".kernel", "Contract": ".params", "Parameter": ".params", "inspect_notebook": ".params",
+    "RunResult": ".model", "Plan": ".model", "run_report": ".run",
+})
+__all__ = ["Contract", "Parameter", "Plan", "RunResult", "inspect_notebook", "record", "run_report"]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from .execute.processes import pid_alive
+
 QUEUED, RUNNING = "queued", "running"
 STATUSES = (QUEUED, RUNNING, "succeeded", "failed", "timed out")
 
@@ -157,22 +159,3 @@ class RunLog:
 def _row(r: tuple) -> Run:
     return Run(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
                json.loads(r[12]), json.loads(r[13]), r[14], r[15], r[16])
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (on this host)."""
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):  # no /proc: kill(0) said it exists
-        return True

@@ -10,7 +10,7 @@ Two sources of kernels:
 
 * :class:`ColdKernels` launches ``python -m ipykernel_launcher`` per run (about 0.6 s,
   plus the notebook's own imports). Used for single runs.
-* :class:`ForkedKernels` keeps a fork server (:mod:`.zygote`) that has already imported
+* :class:`ForkedKernels` keeps a fork server (:mod:`.forkserver`) that has already imported
   pandas, plotly, duckdb and workbench, and keeps ``ahead`` kernels forked (and their
   DuckDB hub built, :data:`WARMUP`) before they are needed, so a grid run finds its
   kernel ready and its imports done.
@@ -39,10 +39,10 @@ from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from .runlog import pid_alive
+from .processes import pid_alive
 
 PRELOAD = ("pandas", "numpy", "pyarrow", "duckdb", "plotly", "plotly.express", "plotly.graph_objects",
-           "plotly.io", "IPython", "workbench", "workbench.recording")
+           "plotly.io", "IPython", "workbench", "workbench.reports.kernel")
 
 #: Run in each forked kernel as soon as it is forked: builds the DuckDB hub (attach the
 #: OLTP sources, create the lake views) that ``wb.sql`` would otherwise build in the
@@ -209,7 +209,7 @@ class ForkedKernels:
         self._lock = threading.Lock()
         self._ready: deque[RunKernel] = deque()
         self._server = subprocess.Popen(
-            [sys.executable, "-m", "workbench.reports.zygote", *preload],
+            [sys.executable, "-m", "workbench.reports.execute.forkserver", *preload],
             cwd=self.cwd, env={**os.environ, **KERNEL_ENV, **FORK_ENV, **self.env},
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, bufsize=1, start_new_session=True,

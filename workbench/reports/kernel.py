@@ -1,5 +1,8 @@
 """The kernel side of a report run: ``wb.record(name, value)`` and the injected cell's ``begin``.
 
+(This is the one module of ``reports`` that reaches into the query layer: it subscribes
+to :mod:`workbench.query.lineage` so the report's header lists the sources it used.)
+
 This module is imported inside report kernels, so it stays light (stdlib only at import).
 
 A run's injected cell calls :func:`begin` with the path of the run's ``params.json``; from
@@ -27,12 +30,14 @@ _sidecar: str | None = None
 
 def begin(params_path: str) -> dict[str, Any]:
     """Start recording for this run and return its typed parameters (for ``globals().update``)."""
-    from .reports.params import decode
+    from ..query import lineage
+    from .params import decode
 
     global _sidecar
     data = json.loads(Path(params_path).read_text(encoding="utf-8"))
     _sidecar = data["run"]["values_path"]
     os.environ[SIDECAR_ENV] = _sidecar
+    lineage.subscribe(note_source)  # the header lists the sources the run's queries used
     return decode(data["parameters"])
 
 

@@ -1,6 +1,6 @@
 """A fork server for report kernels: import the heavy modules once, fork a kernel per run.
 
-Run as ``python -m workbench.reports.zygote MODULE...``. It imports the given modules
+Run as ``python -m workbench.reports.execute.forkserver MODULE...``. It imports the given modules
 (pandas, plotly, duckdb, ...) *before* any ZMQ context or thread exists, says ``ready``,
 then reads one JSON request per line on stdin (``connection_file``, ``cwd``, ``env``),
 forks, and answers with the child's pid. The child becomes a fresh IPython kernel on

@@ -1,0 +1,1 @@
+"""Executing one notebook: the papermill engine on a kernel we started (names only)."""
