@@ -28,7 +28,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import json
@@ -53,7 +52,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from tqdm import tqdm
 
-from .errors import SourceError, UsageError, WorkbenchError
+from .errors import SourceError, UsageError
+from .secrets import clean
+from .sqltext import quote_literal
 
 # Bump when the generated data changes, so manifests of older builds stop matching.
 GENERATOR_VERSION = 1
@@ -237,39 +238,6 @@ def build(
         if reused:
             return reused
     return _rebuild(data, args, target, progress)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m workbench.demo``: build the demo data of the project in the working directory."""
-    p = argparse.ArgumentParser(prog="python -m workbench.demo", description=build.__doc__.split("\n")[0])
-    p.add_argument("--root", type=Path, default=None,
-                   help="project folder (default: the one holding workbench.toml, else .)")
-    p.add_argument("--scale", type=float, default=1.0, help="row-count multiplier (default 1.0)")
-    p.add_argument("--app-url", default=os.environ.get("WORKBENCH_APP_URL"),
-                   help="PostgreSQL/MariaDB URL for the OLTP tables (default: $WORKBENCH_APP_URL, else data/app.db)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--days", type=int, default=14, help="days of app log (default 14)")
-    p.add_argument("--end-day", type=dt.date.fromisoformat, default=None,
-                   help="last day of the log, YYYY-MM-DD (default: today, UTC)")
-    p.add_argument("--force", action="store_true", help="rebuild even when the last build had the same arguments")
-    a = p.parse_args(argv)
-    try:
-        summary = build(_project_root(a.root), scale=a.scale, app_url=a.app_url, seed=a.seed,
-                        days=a.days, end_day=a.end_day, force=a.force)
-    except WorkbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    print(summary)
-    return 0
-
-
-def _project_root(given: Path | None) -> Path:
-    if given is not None:
-        return given
-    from .config import find_config
-
-    found = find_config()
-    return found.parent if found else Path.cwd()
 
 
 # --------------------------------------------------------------------------- arguments
@@ -839,10 +807,6 @@ def _duckdb(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _sql_str(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _write_events(folder: Path, world: _World, bar: tqdm) -> int:
     """The log as JSON lines, one hive partition per day; DuckDB formats and writes them."""
     total = 0
@@ -856,7 +820,7 @@ def _write_events(folder: Path, world: _World, bar: tqdm) -> int:
             con.register("day_events", events)
             con.execute(
                 "COPY (SELECT strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts, user_id, photo_id, event, device, "
-                f"country, session_id FROM day_events) TO {_sql_str(path)} (FORMAT json)"
+                f"country, session_id FROM day_events) TO {quote_literal(path)} (FORMAT json)"
             )
             con.unregister("day_events")
             total += events.num_rows
@@ -940,14 +904,14 @@ def _build_warehouse(path: Path, lake: Path, world: _World) -> dict[str, int]:
     with closing(_duckdb(str(path))) as con:
         con.register("photos_src", world.photos.table)
         con.register("comments_src", world.comments.table)
-        con.execute(f"CREATE TABLE labels AS SELECT * FROM read_parquet({_sql_str(lake / 'labels' / '*.parquet')}) "
+        con.execute(f"CREATE TABLE labels AS SELECT * FROM read_parquet({quote_literal(lake / 'labels' / '*.parquet')}) "
                     "ORDER BY photo_id")
         # Only the columns used below, in no particular order (every table is ORDER BY'd):
         # that keeps a 30-million-event log within a few GB of memory.
         con.execute("SET preserve_insertion_order = false")
         con.execute(
             "CREATE TEMP TABLE events AS SELECT * FROM read_json("
-            f"{_sql_str(lake / 'events' / '**' / '*.jsonl')}, format = 'newline_delimited', "
+            f"{quote_literal(lake / 'events' / '**' / '*.jsonl')}, format = 'newline_delimited', "
             f"hive_partitioning = true, columns = {_EVENT_COLUMNS})"
         )
         con.execute(_USER_DAILY)
@@ -1126,16 +1090,16 @@ def _driver(target: _Target) -> tuple[Any, type[Exception], dict[str, Any]]:
     if target.dialect == "postgresql":
         import psycopg
 
-        kwargs = {k: v for k, v in url.query.items() if isinstance(v, str)}
-        kwargs |= {"host": url.host, "port": url.port, "user": url.username, "dbname": url.database,
-                   "password": url.password, "connect_timeout": 10, "client_encoding": "utf8",
-                   "application_name": "workbench-demo"}
-        return psycopg.connect, psycopg.Error, kwargs
+        from .connectors.postgres.conninfo import conninfo
+
+        dsn, _ = conninfo(url.render_as_string(hide_password=False), read_only=False, timeout=None,
+                          application_name="workbench-demo")
+        return psycopg.connect, psycopg.Error, {"conninfo": dsn, "client_encoding": "utf8"}
     import pymysql
 
-    kwargs = {"host": url.host or "localhost", "port": url.port or 3306, "user": url.username or "root",
-              "password": url.password or "", "database": url.database, "charset": "utf8mb4",
-              "local_infile": True, "connect_timeout": 10}
+    from .connectors.mysql import mysql_connect_args
+
+    kwargs = mysql_connect_args(url.render_as_string(hide_password=False)) | {"local_infile": True}
     return pymysql.connect, pymysql.MySQLError, kwargs
 
 
@@ -1153,9 +1117,8 @@ def _connect(target: _Target) -> Any:
 
 def _reason(e: Exception, target: _Target) -> str:
     """The driver's message on one line, without the password even if the server echoed it."""
-    reason = " ".join(str(e).split())
     password = target.url.password
-    return reason.replace(str(password), "***") if password else reason
+    return clean(e, [str(password)] if password else [])
 
 
 def _server_counts(target: _Target) -> dict[str, int] | None:
@@ -1172,6 +1135,3 @@ def _server_counts(target: _Target) -> dict[str, int] | None:
             counts[table] = cur.fetchone()[0]
         return counts
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,217 @@
+"""``workbench run | params | runs | index``: the report commands.
+
+Errors are raised as WorkbenchError subclasses; the main CLI prints them as one line
+with their exit code (2 for bad parameters or usage, before any kernel starts). A run
+that fails is exit code 1, after its run id, status, reason and report path are printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+
+from ..config import parse_duration
+from ..errors import UsageError, WorkbenchError
+from . import app, config
+from .params import EXTRA_ARGS, declared, texts
+
+
+class RunFailed(WorkbenchError):
+    """One or more runs did not succeed (exit code 1); the details were printed above."""
+
+
+def _duration(value: Optional[str], option: str) -> Optional[float]:
+    try:
+        return parse_duration(value, what=option)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _console(err: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def _table(title: str):
+    """A compact Rich table: fixed columns stay whole, the details column wraps."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("run", "status", "duration"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("details", overflow="fold", ratio=1)
+    return table
+
+
+def _row(table, run_id: str, status: str, duration, *details: str) -> None:
+    style = {"succeeded": "green", "failed": "red", "timed out": "red"}.get(status, "blue")
+    table.add_row(run_id, f"[{style}]{escape(status)}[/]", "" if duration is None else f"{duration:.1f} s",
+                  escape("\n".join(d for d in details if d)))
+
+
+def _params_text(parameters: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in parameters.items())
+
+
+def _short(path) -> str:
+    """``path`` relative to the working directory when it is below it (easier to read and click)."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def _summary(results: list) -> None:
+    table = _table(f"{len(results)} runs")
+    for r in results:
+        _row(table, r.id, r.status, r.duration, _params_text(r.parameters),
+             _short(r.report_path) if r.ok else (r.error or ""))
+    _console().print(table)
+
+
+def _given(args: list[str], contract) -> dict[str, str]:
+    """The ``-p`` values as text; a ``NAME:TYPE`` must name the type the notebook declares."""
+    from ..errors import ParameterError
+
+    for name, typ in declared(args).items():
+        p = contract.get(name)
+        if p is not None and str(p.type).removesuffix(" | None") != typ and str(p.type) != typ:
+            raise ParameterError(f"-p {name}:{typ}: the notebook declares {name} as {p.type}; "
+                                 f"write -p {name} VALUE (or -p {name}:{p.type} VALUE)")
+    return texts(args)
+
+
+@app.command("run", context_settings=EXTRA_ARGS)
+def run(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="A report name from workbench.toml, or a notebook path."),
+    params_file: Optional[Path] = typer.Option(None, "--params-file", help="YAML mapping of parameters."),
+    grid: Optional[List[str]] = typer.Option(
+        None, "--grid", help="Run every combination: --grid day=2026-11-01..2026-11-07 --grid region=EU,US."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Parallel runs for --grid."),
+    timeout: Optional[str] = typer.Option(None, "--timeout", help="Whole-run timeout, e.g. 10m (default 1h)."),
+    cell_timeout: Optional[str] = typer.Option(None, "--cell-timeout", help="Per-cell timeout (default 30m)."),
+    show_code: bool = typer.Option(False, "--show-code", help="Keep the code cells in the HTML report."),
+) -> None:
+    """Run a report headless and publish it under reports/<report>/<run-id>/.
+
+    Parameters: -p NAME VALUE (repeatable), typed by the notebook's parameters cell.
+    """
+    from ..executors.local import run_many
+    from ..reports import params as P
+    from ..reports.plan import resolve
+    from ..reports.run import run_report
+
+    cfg = config()
+    report, notebook, *_ = resolve(target, cfg)
+    contract = P.inspect_notebook(notebook)
+    given = _given(ctx.args, contract)
+    t, ct = _duration(timeout, "--timeout"), _duration(cell_timeout, "--cell-timeout")
+    if not grid:
+        res = run_report(target, given, config=cfg, params_file=params_file, timeout=t, cell_timeout=ct,
+                         show_code=show_code)
+        out = _console()
+        style = "green" if res.ok else "red"
+        out.print(f"run {res.id}: [{style}]{res.status}[/] in {res.duration:.1f} s")
+        if res.error:
+            out.print(f"error: {res.error}", markup=False)
+        out.print(f"report: {res.report_path}", markup=False)
+        if not res.ok:
+            raise RunFailed(f"run {res.id} {res.status}; see {res.report_path}")
+        return
+    sets = [{**given, **combo} for combo in P.expand_grid(contract, grid)]
+    progress = None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=_console(err=True), transient=True)
+    task = None
+
+    def done(_res) -> None:
+        if progress is not None:
+            progress.advance(task)
+
+    if progress is not None:
+        # the pool is created inside run_many before the first update from this thread
+        task = progress.add_task(report, total=len(sets))
+    results = run_many(target, sets, config=cfg, params_file=params_file, jobs=jobs, timeout=t,
+                       cell_timeout=ct, show_code=show_code,
+                       on_start=progress.start if progress is not None else None, on_done=done)
+    if progress is not None:
+        progress.stop()
+    _summary(results)
+    _console().print(f"index: {cfg.reports_dir / 'index.html'}", markup=False)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise RunFailed(f"{len(failed)} of {len(results)} runs did not succeed")
+
+
+@app.command("params")
+def params(ctx: typer.Context,
+           target: str = typer.Argument(..., help="A report name or a notebook path.")) -> None:
+    """Show a report's parameters: name, type, default and help."""
+    from rich.table import Table
+
+    from ..reports.params import inspect_notebook
+    from ..reports.plan import resolve
+
+    cfg = config()
+    report, notebook, defaults, _, _ = resolve(target, cfg)
+    contract = inspect_notebook(notebook)
+    if contract.cell_index is None:
+        _console().print(f"{notebook} has no cell tagged 'parameters'; it takes no parameters.", markup=False)
+        return
+    table = Table(title=f"{report} ({notebook})")
+    for col in ("name", "type", "default", "help"):
+        table.add_column(col, overflow="fold")
+    for row in contract.as_rows():
+        default = row["default"]
+        if row["name"] in defaults:
+            default = f"{defaults[row['name']]} (workbench.toml)"
+        table.add_row(*(escape(str(c)) for c in (row["name"], row["type"], default, row["help"])))
+    _console().print(table)
+
+
+@app.command("runs")
+def runs(
+    ctx: typer.Context,
+    report: Optional[str] = typer.Argument(None, help="Only this report."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to list."),
+) -> None:
+    """List past runs, newest first."""
+    from ..reports.runlog import RunLog
+
+    cfg = config()
+    log = RunLog(cfg.runlog_path)
+    log.recover()
+    table = _table(f"runs ({cfg.runlog_path})")
+    for r in log.runs(report, limit):
+        started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M") if r.started_at else "not started"
+        values = " ".join(f"{k}={v}" for k, v in r.values.items())
+        _row(table, r.id, r.status, r.duration, f"{r.report} · {started}" if not report else started,
+             _params_text(r.parameters), r.error or values)
+    _console().print(table)
+
+
+@app.command("index")
+def index(ctx: typer.Context) -> None:
+    """Rebuild reports/index.html from the run log."""
+    from ..reports.runlog import RunLog
+    from ..reports.site import build_index
+
+    cfg = config()
+    log = RunLog(cfg.runlog_path)
+    log.recover()
+    path = build_index(cfg.reports_dir, log, {n: r.description for n, r in cfg.reports.items()})
+    _console().print(f"index: {path}", markup=False)
