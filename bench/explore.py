@@ -59,7 +59,7 @@ WORKBENCH = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 import workbench
-from workbench.exploring import chart, profile
+from workbench.notebook.exploring import chart, profile
 w = workbench.Workbench(sys.argv[1])
 t1 = time.perf_counter()
 p = profile("big", workbench=w)

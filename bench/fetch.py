@@ -136,7 +136,8 @@ def m_adbc(url, rows):
 
 
 def _duckdb_attached(url):
-    from workbench import extensions, pgfetch
+    from workbench import duck as extensions
+    from workbench.connectors.postgres import fetch as pgfetch
 
     con = extensions.connect()
     extensions.load_extension(con, "postgres")
@@ -161,11 +162,11 @@ def m_duckdb_query(url, rows):
 
 
 def m_pgfetch(url, rows):
-    from workbench import pgfetch
+    from workbench.connectors.postgres import fetch as pgfetch
 
     t0 = time.perf_counter()
     df = _arrow_df(pgfetch.read_arrow(url, QUERY, {}))
-    return time.perf_counter() - t0, df, f"workbench.pgfetch.read_arrow, {pgfetch.PARALLEL} connections"
+    return time.perf_counter() - t0, df, f"workbench.connectors.postgres.fetch.read_arrow, {pgfetch.PARALLEL} connections"
 
 
 def m_wb_source(url, rows):

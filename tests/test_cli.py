@@ -28,9 +28,17 @@ def project(tmp_path):
 
 
 def test_sql_json_with_typed_parameter(project):
+    r = run("sql", "app", "select id, title from photos where id = :id", "-p", "id:int", "1", "-f", "json", cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [{"id": 1, "title": "Zürich"}]
+    assert r.stderr == ""
+
+
+def test_sql_old_parameter_form_still_works_with_a_note(project):
     r = run("sql", "app", "select id, title from photos where id = :id", "-p", "id:int=1", "-f", "json", cwd=project)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [{"id": 1, "title": "Zürich"}]
+    assert r.stderr.strip() == "workbench: note: -p id:int=1 is the old form; write -p id:int '1'"
 
 
 def test_sql_csv_and_hub(project):
@@ -52,7 +60,7 @@ def test_hostile_parameter_is_data(project):
     (("sql", "app", "select * from nope"), 1, "no such table"),
     (("sql", "nope", "select 1"), 2, "unknown source 'nope'"),
     (("sql", "app", "select :x"), 2, "no value was given; pass x="),
-    (("sql", "app", "select 1", "-p", "x:int=abc"), 2, "not a valid int"),
+    (("sql", "app", "select 1", "-p", "x:int", "abc"), 2, "x: expected int, got 'abc'"),
     (("sql", "app", "select 1", "-f", "xml"), 2, "use table, csv or json"),
 ])
 def test_errors_are_one_line_with_exit_code(project, args, code, words):
@@ -81,4 +89,4 @@ def test_sources_table_and_help(project):
     assert rows["app"]["reachable"] is True and rows["warehouse"]["reachable"] is False
     assert "does not exist" in rows["warehouse"]["problem"]
     h = run("sql", "--help", cwd=project)
-    assert h.returncode == 0 and "--param" in h.stdout and "Example" in h.stdout
+    assert h.returncode == 0 and "-p NAME VALUE" in h.stdout and "Example" in h.stdout

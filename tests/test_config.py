@@ -103,7 +103,7 @@ def test_default_config_matches_the_projects(tmp_path):
     from workbench.config import default_config
 
     repo = Path(__file__).resolve().parents[1]
-    packaged = Path(wb.__file__).with_name("default.toml")
+    packaged = Path(wb.__file__).parent / "config" / "default.toml"
     assert (repo / "workbench.toml").read_text() == packaged.read_text()
     assert default_config(repo).sources == load_config(repo / "workbench.toml").sources
 

@@ -423,12 +423,14 @@ def test_build_into_mariadb(built, tmp_path, mysql_url):
 # --------------------------------------------------------------------------- command line
 def test_command_line_builds_and_reports(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("WORKBENCH_APP_URL", raising=False)
-    args = ["--root", str(tmp_path), "--scale", str(SCALE), "--end-day", END.isoformat()]
-    assert demo.main(args) == 0
+    from workbench.cli import main
+
+    args = ["demo", "--root", str(tmp_path), "--scale", str(SCALE), "--end-day", END.isoformat()]
+    assert main(args) == 0
     out, err = capsys.readouterr()
     assert "demo data built" in out and "likes" in out
     assert err == ""  # no progress bar when stderr is not a terminal
-    assert demo.main(args) == 0
+    assert main(args) == 0
     assert "demo data reused" in capsys.readouterr().out
-    assert demo.main([*args, "--scale", "0"]) == 2
-    assert capsys.readouterr().err.startswith("error: demo scale must be a number > 0")
+    assert main([*args, "--scale", "0"]) == 2
+    assert capsys.readouterr().err.startswith("workbench: error: demo scale must be a number > 0")

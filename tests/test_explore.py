@@ -14,8 +14,8 @@ import pytest
 
 from workbench import Workbench
 from workbench.errors import ParameterError, UsageError
-from workbench.exploring import browse, chart, chart_sql, explore, profile
-from workbench.exploring.widgets import Explorer, StaticExplore, widgets_available
+from workbench.notebook.exploring import browse, chart, chart_sql, explore, profile
+from workbench.notebook.exploring.widgets import Explorer, StaticExplore, widgets_available
 
 from .explore_fixtures import engine, mysql_project, pg_project, sqlite_project  # noqa: F401
 
@@ -151,7 +151,7 @@ def test_profile_of_a_big_relation_samples_the_details_and_keeps_counts_exact(se
 
 
 def test_distinct_estimate_from_a_sample():
-    from workbench.exploring.profiling import estimate_distinct
+    from workbench.notebook.exploring.profiling import estimate_distinct
 
     assert estimate_distinct(1000, 1000, 0, 1000, 10_000) == 10_000  # all unique in the sample: a key
     assert estimate_distinct(50, 0, 0, 1000, 10_000) == 50  # every value repeats: all were seen

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from workbench.errors import UsageError
-from workbench.magic import locate, parse
+from workbench.notebook.magic import locate, parse
 
 from .explore_fixtures import mysql_project, pg_project, sqlite_project  # noqa: F401
 

@@ -36,7 +36,7 @@ def test_extensions_load_with_network_disabled(tmp_path):
         "import socket\n"
         "def refuse(*a, **k): raise OSError('network disabled in this test')\n"
         "socket.socket.connect = refuse; socket.create_connection = refuse\n"
-        "from workbench import extensions\n"
+        "from workbench import duck as extensions\n"
         "con = extensions.connect()\n"
         "for n in ('postgres', 'mysql', 'sqlite'): extensions.load_extension(con, n)\n"
         "print(sorted(r[0] for r in con.execute(\"select extension_name from duckdb_extensions() where loaded\").fetchall()))\n"

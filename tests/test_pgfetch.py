@@ -1,4 +1,4 @@
-"""workbench.pgfetch against a real PostgreSQL: types, parameters, read-only, timeout, Ctrl-C.
+"""workbench.connectors.postgres.fetch against a real PostgreSQL: types, parameters, read-only, timeout, Ctrl-C.
 
 Every test gets a fresh database from the ``pg_url`` fixture (dropped afterwards); in CI a
 missing server fails the test instead of skipping it.
@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy.engine import make_url
 
-from workbench import pgfetch
+from workbench.connectors.postgres import fetch as pgfetch
 from workbench.errors import (
     ParameterError,
     QueryCancelledError,

@@ -240,8 +240,8 @@ def test_generic_sqlalchemy_path(tmp_path):
     import sqlite3
 
     from workbench.config import SourceConfig
-    from workbench.connectors import GenericSource
-    from workbench.rows import collect
+    from workbench.connectors.generic import GenericSource
+    from workbench.arrow.rows import collect
 
     db = tmp_path / "g.db"
     with sqlite3.connect(db) as c:

@@ -11,7 +11,8 @@ import pytest
 
 from workbench.config import load_config
 from workbench.demo import build
-from workbench.reports import run_many, run_report
+from workbench.executors import run_many
+from workbench.reports import run_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

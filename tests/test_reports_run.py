@@ -14,8 +14,9 @@ import nbformat
 import pytest
 
 from workbench.config import load_config
-from workbench.reports import run_many, run_report
-from workbench.reports.kernels import ForkedKernels
+from workbench.executors import run_many
+from workbench.reports import run_report
+from workbench.reports.execute.kernels import ForkedKernels
 from workbench.reports.runlog import RunLog
 
 pytestmark = pytest.mark.slow

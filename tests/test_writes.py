@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import workbench as wb
-import workbench.syncing  # noqa: F401
+import workbench.syncing.incremental  # noqa: F401
 from workbench.errors import QueryError, UsageError
 
 from .conftest import admin_execute, write_config
@@ -64,7 +64,7 @@ def warehouse_rows(w, table="photos"):
 
 @pytest.mark.parametrize("to", ["warehouse", "lake"])
 def test_incremental_sync_follows_inserts_updates_deletes(project, to):
-    from workbench.syncing import sync
+    from workbench.syncing.incremental import sync
 
     w, url, root = project
     first = sync(w, "app.photos", incremental_by="updated_at", to=to, progress=False)
@@ -90,7 +90,7 @@ def test_incremental_sync_follows_inserts_updates_deletes(project, to):
 
 def test_load_replace_append_and_failed_load_keeps_old_table(project):
     w, url, _ = project
-    from workbench.writes import load
+    from workbench.syncing.load import load
 
     assert load(w, pd.DataFrame({"a": [1, 2]}), "warehouse.t").rows == 2
     assert load(w, pd.DataFrame({"a": [3]}), "t", mode="append").rows == 3
@@ -107,7 +107,7 @@ def test_load_replace_append_and_failed_load_keeps_old_table(project):
 
 def test_export_parquet_and_csv_atomic(project):
     w, _, root = project
-    from workbench.writes import export
+    from workbench.syncing.export import export
 
     out = root / "out" / "photos.parquet"
     r = export(w, "select * from photos where likes >= :n", out, source="app", params={"n": 1}, progress=False)
@@ -121,7 +121,7 @@ def test_export_parquet_and_csv_atomic(project):
 
 
 def test_sync_bad_input(project):
-    from workbench.syncing import sync
+    from workbench.syncing.incremental import sync
 
     w, _, _ = project
     with pytest.raises(UsageError, match="SOURCE.TABLE"):
@@ -136,7 +136,7 @@ KILL_SCRIPT = """
 import sys, workbench as wb
 w = wb.Workbench(sys.argv[1])
 print("start", flush=True)
-print(wb.syncing.sync(w, "app.big", incremental_by="updated_at", progress=False), flush=True)
+print(w.sync("app.big", incremental_by="updated_at", progress=False), flush=True)
 """
 
 
@@ -166,7 +166,7 @@ def test_sync_killed_midway_then_repaired(tmp_path, sqlite_url):
         c.execute("update big set v = 'changed', updated_at = '2026-11-02T00:00:00+00:00' where id < 10")
         c.execute("delete from big where id >= 299990")
     with wb.Workbench(cfg) as w:
-        from workbench.syncing import sync
+        from workbench.syncing.incremental import sync
 
         sync(w, "app.big", incremental_by="updated_at", progress=False)
         df = w.sql("select count(*) as n, count(*) filter (where v = 'changed') as c, max(id) as m from big",
@@ -182,7 +182,7 @@ def test_idle_hub_does_not_lock_the_warehouse(tmp_path, sqlite_url):
     upsert(sqlite_url, [(1, "a", 0, 1), (2, "b", 5, 2)])
     cfg = write_config(tmp_path, sqlite_url)
     with wb.Workbench(cfg) as w:
-        from workbench.writes import load
+        from workbench.syncing.load import load
 
         load(w, pd.DataFrame({"a": [1]}), "t")
         assert w.sql("select count(*) as n from t")["n"][0] == 1  # the hub has used the warehouse
