@@ -7,14 +7,19 @@ defaults when there is none.
 
 from .errors import (
     ConfigError,
+    ExtensionError,
+    KernelStartError,
     ParameterError,
     QueryCancelledError,
     QueryError,
     QueryTimeoutError,
     ReadOnlySourceError,
     ReportError,
+    Retryable,
     RowLimitError,
+    RunFailed,
     SourceError,
+    Terminal,
     UsageError,
     WorkbenchError,
 )

@@ -16,11 +16,7 @@ import typer
 from rich.markup import escape
 
 from ..config import Config, load_config, parse_duration
-from ..errors import UsageError, WorkbenchError
-
-
-class RunFailed(WorkbenchError):
-    """One or more runs did not succeed (exit code 1); the details were printed above."""
+from ..errors import RunFailed, UsageError
 
 
 def _config(ctx: typer.Context) -> Config:
