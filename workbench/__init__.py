@@ -8,14 +8,19 @@ workbench`` costs nothing in a script, a report kernel or the command line.
 
 from .errors import (
     ConfigError,
+    ExtensionError,
+    KernelStartError,
     ParameterError,
     QueryCancelledError,
     QueryError,
     QueryTimeoutError,
     ReadOnlySourceError,
     ReportError,
+    Retryable,
     RowLimitError,
+    RunFailed,
     SourceError,
+    Terminal,
     UsageError,
     WorkbenchError,
 )

@@ -16,13 +16,9 @@ import typer
 from rich.markup import escape
 
 from ..config import parse_duration
-from ..errors import UsageError, WorkbenchError
+from ..errors import RunFailed, UsageError
 from . import app, config
 from .params import EXTRA_ARGS, declared, texts
-
-
-class RunFailed(WorkbenchError):
-    """One or more runs did not succeed (exit code 1); the details were printed above."""
 
 
 def _duration(value: Optional[str], option: str) -> Optional[float]:

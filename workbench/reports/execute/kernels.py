@@ -39,6 +39,7 @@ from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
+from ...errors import KernelStartError
 from .processes import pid_alive
 
 PRELOAD = ("pandas", "numpy", "pyarrow", "duckdb", "plotly", "plotly.express", "plotly.graph_objects",
@@ -58,10 +59,6 @@ KERNEL_ENV = {"PLOTLY_RENDERER": "plotly_mimetype", "PYDEVD_DISABLE_FILE_VALIDAT
 #: And the fork server: one BLAS/OpenMP thread per kernel, because thread pools started
 #: before a fork are unsafe in the child (and a grid already fills the cores with runs).
 FORK_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-class KernelStartError(RuntimeError):
-    """A kernel did not come up; retry with another one."""
 
 
 class RunKernel(AsyncKernelManager):
