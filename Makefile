@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip
 
 help:
 	@echo "make demo   build the demo data and run the daily report (SQLite + DuckDB + files, no server)"
-	@echo "make test   install dev extras, make sure PostgreSQL/MariaDB/Chromium are there, run pytest"
+	@echo "make test   install dev extras, check the import layers, make sure PostgreSQL/MariaDB/Chromium are there, run pytest"
 	@echo "make lab    start JupyterLab in this environment"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -38,6 +38,7 @@ reports/.demo-grid: data/.demo.json notebooks/daily_report.ipynb
 	@touch $@
 
 test: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-cache
 	bash scripts/services.sh
 	$(BIN)/python -m pytest -q
 

@@ -38,7 +38,7 @@ __getattr__, __dir__ = lazy(__name__, {
     "record": ".reports.kernel",
 })
 
-__all__ = ["ConfigError", "ParameterError", "QueryCancelledError", "QueryError", "QueryTimeoutError",
+__all__ = ["ConfigError", "ExtensionError", "KernelStartError", "Retryable", "RunFailed", "Terminal", "ParameterError", "QueryCancelledError", "QueryError", "QueryTimeoutError",
            "ReadOnlySourceError", "ReportError", "RowLimitError", "SourceError", "UsageError", "WorkbenchError",
            "Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "sources", "tables",
            "columns", "load", "export", "sync", "explore", "browse", "chart", "chart_sql", "profile",

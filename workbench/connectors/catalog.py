@@ -12,14 +12,13 @@ errors, and holds the SQLAlchemy-inspector answer that any other kind falls back
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Any, Mapping
 
 import pandas as pd
 
 from ..errors import UsageError
 
-if TYPE_CHECKING:
-    from .base import Source
+Source = Any  # a connectors.base.Source; not imported, so base may use this module (no cycle)
 
 TABLE_COLUMNS = ["source", "schema", "table", "kind", "rows"]
 COLUMN_COLUMNS = ["column", "type", "nullable", "position"]
