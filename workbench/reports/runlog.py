@@ -4,10 +4,31 @@ WAL lets a grid's workers write while the index page or ``workbench runs`` reads
 row carries the pid and host of the process that owns it, so the next start can tell a
 run that is still going from one whose process was killed (SIGKILL, power loss) and
 mark the latter failed instead of leaving it ``running`` forever.
+
+The schema is versioned in ``pragma user_version`` so the file can grow without losing
+the history people already have. :data:`MIGRATIONS` is an ordered list of steps, step
+``n`` taking a file from version ``n`` to ``n + 1``. Opening a file older than
+:data:`VERSION` applies the missing steps in one ``begin immediate`` transaction that
+re-reads the version once it holds the write lock, so processes opening an old file
+together migrate it once and never see it half-migrated. A brand-new file is made by
+running every step from version 0: there is one way to build the schema, and every
+fresh file exercises the same SQL an upgrade does. Files made before versions existed
+have ``user_version`` 0 and a ``runs`` table; they are version 1 (step 1 is their
+schema, unchanged). A file newer than this code, not SQLite, or SQLite without our
+tables is refused with one line (:class:`~workbench.errors.ConfigError`: the path comes
+from ``runlog`` in ``workbench.toml`` and the fix is there or in the install, not in a
+report) before anything is written to it.
+
+Version 2 adds what a scheduler and pipelines need: ``runs.slot`` (the slot's UTC
+instant, ISO 8601; NULL for manual runs), ``attempt``, ``trigger``, ``failure_class``
+and ``lease_until``; ``slots`` (a report's slot is claimed once, by primary key); and
+``fingerprints`` (a pipeline task's last input fingerprints). Code from before versions
+still reads and writes a version-2 file: every new column has a default.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -16,14 +37,21 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
+
+from ..errors import ConfigError, UsageError
 
 from .execute.processes import pid_alive
 
 QUEUED, RUNNING = "queued", "running"
 STATUSES = (QUEUED, RUNNING, "succeeded", "failed", "timed out")
+# Checked here, not by a CHECK constraint: SQLite cannot change a column's CHECK without
+# rebuilding the table, and this list will grow.
+TRIGGERS = ("manual", "grid", "schedule", "backfill", "pipeline")
 
-SCHEMA = """
+# Version 1: the schema of the run log before versions existed, exactly (``if not
+# exists`` and all), so step 1 on a fresh file makes what that code made.
+V1 = ("""
 create table if not exists runs (
     id text primary key,
     report text not null,
@@ -42,9 +70,42 @@ create table if not exists runs (
     pid integer,
     host text,
     queued_at real not null
-);
-create index if not exists runs_report on runs(report, queued_at);
-"""
+)""", "create index if not exists runs_report on runs(report, queued_at)")
+
+V2 = (
+    "alter table runs add column slot text",                      # UTC instant, ISO 8601; NULL: manual
+    "alter table runs add column attempt integer not null default 1",
+    "alter table runs add column \"trigger\" text not null default 'manual'",  # one of TRIGGERS
+    "alter table runs add column failure_class text",             # 'retryable', 'terminal'; NULL
+    "alter table runs add column lease_until real",               # unix seconds; renewed while running
+    "create index runs_slot on runs(report, slot, attempt)",
+    """create table slots (
+    report text not null,
+    slot text not null,
+    run_id text not null,
+    claimed_at real not null,
+    primary key (report, slot)
+)""",
+    """create table fingerprints (
+    pipeline text not null,
+    task text not null,
+    input text not null,
+    fingerprint text not null,
+    recorded_at real not null,
+    primary key (pipeline, task, input)
+)""",
+)
+
+Step = Sequence[str] | Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Step] = [V1, V2]  # MIGRATIONS[n] takes version n to n + 1; append only
+VERSION = len(MIGRATIONS)
+
+# The columns today's code reads, in the order _row expects them.
+COLUMNS = ("id, report, notebook, parameters, status, started_at, ended_at, duration, error, run_dir,"
+           " report_path, notebook_path, run_values, sources, pid, host, queued_at,"
+           " slot, attempt, \"trigger\", failure_class, lease_until")
+V1_COLUMNS = {"id", "report", "notebook", "parameters", "status", "started_at", "ended_at", "duration", "error",
+              "run_dir", "report_path", "notebook_path", "run_values", "sources", "pid", "host", "queued_at"}
 
 
 @dataclass
@@ -66,17 +127,107 @@ class Run:
     pid: int | None
     host: str | None
     queued_at: float
+    slot: str | None = None           # the slot's UTC instant, ISO 8601 (see slot_text); None: manual
+    attempt: int = 1
+    trigger: str = "manual"           # one of TRIGGERS
+    failure_class: str | None = None  # 'retryable' or 'terminal' once a failed run is classified
+    lease_until: float | None = None  # unix seconds; a running run past it has lost its lease; finish clears it
+
+
+def slot_text(slot: str | dt.datetime) -> str:
+    """The one spelling of a slot: UTC, ISO 8601, ``Z`` (``2024-05-01T06:00:00Z``).
+
+    Slots are claimed by text equality, so ``06:00Z``, ``06:00+00:00`` and ``08:00+02:00``
+    must become the same key; an instant without a zone means nothing and is refused.
+    """
+    when = dt.datetime.fromisoformat(slot) if isinstance(slot, str) else slot
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise UsageError(f"slot {slot!s} has no time zone; give it in UTC, e.g. 2024-05-01T06:00:00Z")
+    when = when.astimezone(dt.UTC)
+    return when.isoformat(timespec="microseconds" if when.microsecond else "seconds").replace("+00:00", "Z")
+
+
+def _version(db: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version, or a ConfigError if it is not a run log we can use."""
+    try:
+        version = db.execute("pragma user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
+        columns = {r[1] for r in db.execute("pragma table_info(runs)")}
+    except sqlite3.DatabaseError as e:
+        raise _not_sqlite(path, e) from None
+    if version == 0 and not tables:
+        return 0  # new (or empty) file
+    if "runs" not in tables or not V1_COLUMNS <= columns:
+        raise ConfigError(f"{path} is an SQLite database but not a workbench run log (no runs table of ours); "
+                          "point `runlog` in workbench.toml at another file, or move this one away")
+    if version > VERSION:
+        raise ConfigError(f"{path} is run log schema version {version}, but this workbench understands up to "
+                          f"version {VERSION}; upgrade workbench, or point `runlog` in workbench.toml at another file")
+    return max(version, 1)  # user_version 0 with our runs table: made before versions existed
+
+
+def _wal(db: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Put the file in WAL mode (a no-op once it is).
+
+    Switching a rollback-journal file needs an exclusive lock, and SQLite answers "database
+    is locked" at once, without its busy handler, while other processes hold theirs (they
+    are opening the same file). So retry, for as long as the busy timeout would wait.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.execute("pragma journal_mode=wal")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _not_sqlite(path: Path, e: sqlite3.DatabaseError) -> ConfigError:
+    # "file is not a database", "database disk image is malformed"
+    return ConfigError(f"{path} is not a workbench run log (SQLite says: {e}); point `runlog` in "
+                       "workbench.toml at another file, or move this one away")
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the file to VERSION; one transaction, decided again under the write lock."""
+    db.execute("begin immediate")
+    try:
+        version = _version(db, path)
+        for step in MIGRATIONS[version:]:
+            if callable(step):
+                step(db)
+            else:
+                for sql in step:  # one by one: executescript would commit the transaction
+                    db.execute(sql)
+        if version < VERSION:
+            db.execute(f"pragma user_version = {VERSION}")
+        db.execute("commit")
+    except BaseException:
+        db.execute("rollback")
+        raise
 
 
 class RunLog:
-    """A handle on ``runlog.db``; cheap to open, one connection per call."""
+    """A handle on ``runlog.db``; cheap to open, one connection per call.
+
+    Opening checks the schema version (a read, no lock, when it is current) and migrates
+    an older file; see the module docstring.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute("pragma journal_mode=wal")
-            db.executescript(SCHEMA)
+        try:
+            db = self._connect()
+        except sqlite3.DatabaseError as e:
+            raise _not_sqlite(self.path, e) from None
+        with closing(db):
+            current = _version(db, self.path) == VERSION  # before any write: a refused file stays as it was
+            _wal(db)
+            if not current:
+                _migrate(db, self.path)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -90,10 +241,18 @@ class RunLog:
             db.execute(sql, args)
             db.execute("commit")
 
-    def add(self, run_id: str, report: str, notebook: str, parameters: dict[str, Any], status: str = QUEUED) -> None:
+    def add(self, run_id: str, report: str, notebook: str, parameters: dict[str, Any], status: str = QUEUED, *,
+            slot: str | dt.datetime | None = None, attempt: int = 1, trigger: str = "manual") -> None:
+        """Log a new run. ``slot`` (made UTC by :func:`slot_text`) and ``attempt`` are for scheduled runs."""
+        if trigger not in TRIGGERS:
+            raise UsageError(f"unknown run trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
+        if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+            raise UsageError(f"a run's attempt is a whole number from 1, not {attempt!r}")
         self._write(
-            "insert into runs (id, report, notebook, parameters, status, pid, host, queued_at) values (?,?,?,?,?,?,?,?)",
-            (run_id, report, notebook, json.dumps(parameters), status, os.getpid(), socket.gethostname(), time.time()),
+            "insert into runs (id, report, notebook, parameters, status, pid, host, queued_at,"
+            ' slot, attempt, "trigger") values (?,?,?,?,?,?,?,?,?,?,?)',
+            (run_id, report, notebook, json.dumps(parameters), status, os.getpid(), socket.gethostname(), time.time(),
+             None if slot is None else slot_text(slot), attempt, trigger),
         )
 
     def start(self, run_id: str, started_at: float) -> None:
@@ -102,13 +261,64 @@ class RunLog:
 
     def finish(self, run_id: str, *, status: str, ended_at: float, duration: float, error: str | None,
                run_dir: str | None, report_path: str | None, notebook_path: str | None,
-               values: dict[str, Any], sources: list[str]) -> None:
+               values: dict[str, Any], sources: list[str], failure_class: str | None = None) -> None:
+        """Record how a run ended; ``failure_class`` ('retryable', 'terminal') tells a scheduler whether to retry."""
         self._write(
             "update runs set status=?, ended_at=?, duration=?, error=?, run_dir=?, report_path=?, notebook_path=?,"
-            " run_values=?, sources=? where id=?",
+            " run_values=?, sources=?, failure_class=?, lease_until=null where id=?",
             (status, ended_at, duration, error, run_dir, report_path, notebook_path,
-             json.dumps(values), json.dumps(sources), run_id),
+             json.dumps(values), json.dumps(sources), failure_class, run_id),
         )
+
+    def claim_slot(self, report: str, slot: str | dt.datetime, run_id: str) -> bool:
+        """Claim ``(report, slot)`` for ``run_id``: True for the first claimer only, ever.
+
+        The primary key decides, inside one ``begin immediate`` transaction, so any number
+        of schedulers (processes, hosts sharing the file) run a slot once. The slot is
+        spelled by :func:`slot_text` first, so one instant is one slot whatever its zone.
+        """
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            try:
+                db.execute("insert into slots (report, slot, run_id, claimed_at) values (?,?,?,?)",
+                           (report, slot_text(slot), run_id, time.time()))
+            except sqlite3.IntegrityError:
+                db.execute("rollback")
+                return False
+            except BaseException:
+                db.execute("rollback")
+                raise
+            db.execute("commit")
+            return True
+
+    def slot_claim(self, report: str, slot: str | dt.datetime) -> str | None:
+        """The run id that claimed ``(report, slot)``, or None."""
+        with closing(self._connect()) as db:
+            r = db.execute("select run_id from slots where report=? and slot=?", (report, slot_text(slot))).fetchone()
+        return r[0] if r else None
+
+    def renew_lease(self, run_id: str, until: float) -> bool:
+        """Extend a running run's lease to ``until``; False if the run is no longer running."""
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            n = db.execute("update runs set lease_until=? where id=? and status=?", (until, run_id, RUNNING)).rowcount
+            db.execute("commit")
+        return n == 1
+
+    def record_fingerprint(self, pipeline: str, task: str, input: str, fingerprint: str) -> None:
+        """Remember ``fingerprint`` as what ``task`` of ``pipeline`` last consumed from ``input``."""
+        self._write(
+            "insert into fingerprints (pipeline, task, input, fingerprint, recorded_at) values (?,?,?,?,?)"
+            " on conflict (pipeline, task, input) do update set fingerprint=excluded.fingerprint,"
+            " recorded_at=excluded.recorded_at",
+            (pipeline, task, input, fingerprint, time.time()),
+        )
+
+    def fingerprints(self, pipeline: str, task: str) -> dict[str, str]:
+        """``input -> fingerprint`` last recorded for ``task`` of ``pipeline``."""
+        with closing(self._connect()) as db:
+            return dict(db.execute("select input, fingerprint from fingerprints where pipeline=? and task=?",
+                                   (pipeline, task)))
 
     def recover(self) -> list[str]:
         """Mark runs whose process on this host is gone as failed; return their ids."""
@@ -132,8 +342,7 @@ class RunLog:
 
     def runs(self, report: str | None = None, limit: int | None = None) -> list[Run]:
         """Runs, newest first."""
-        sql = ("select id, report, notebook, parameters, status, started_at, ended_at, duration, error, run_dir,"
-               " report_path, notebook_path, run_values, sources, pid, host, queued_at from runs")
+        sql = f"select {COLUMNS} from runs"
         args: tuple = ()
         if report:
             sql, args = sql + " where report = ?", (report,)
@@ -145,10 +354,7 @@ class RunLog:
 
     def get(self, run_id: str) -> Run | None:
         with closing(self._connect()) as db:
-            r = db.execute(
-                "select id, report, notebook, parameters, status, started_at, ended_at, duration, error, run_dir,"
-                " report_path, notebook_path, run_values, sources, pid, host, queued_at from runs where id=?",
-                (run_id,)).fetchone()
+            r = db.execute(f"select {COLUMNS} from runs where id=?", (run_id,)).fetchone()
         return _row(r) if r else None
 
     def reports(self) -> Iterator[str]:
@@ -158,4 +364,4 @@ class RunLog:
 
 def _row(r: tuple) -> Run:
     return Run(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-               json.loads(r[12]), json.loads(r[13]), r[14], r[15], r[16])
+               json.loads(r[12]), json.loads(r[13]), r[14], r[15], r[16], r[17], r[18], r[19], r[20], r[21])
