@@ -185,7 +185,8 @@ def test_raised_in_a_worker_process_arrives_whole(method):
 
 
 def test_old_import_paths_and_package_exports():
-    from workbench.reports import cli, kernels
+    from workbench.cli import reports as cli
+    from workbench.reports.execute import kernels
 
     assert cli.RunFailed is RunFailed and kernels.KernelStartError is KernelStartError
     for name in ("RunFailed", "KernelStartError", "ExtensionError", "Retryable", "Terminal"):

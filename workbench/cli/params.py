@@ -49,7 +49,7 @@ def triples(args: list[str]) -> list[tuple[str, str | None, str]]:
             out.append((name, typ, value))
             continue
         if not rest:
-            raise UsageError(f"{flag} {key} needs a value: {flag} NAME VALUE")
+            raise UsageError(f"{flag} needs a name and a value: {flag} NAME VALUE (got only {key!r})")
         name, typ = _split_key(key, flag)
         out.append((name, typ, rest.pop(0)))
     names = [t[0] for t in out]

@@ -164,7 +164,9 @@ class MysqlSource(Source, Attachable):
 
     def _error(self, e) -> QueryError:
         msg = e.args[1] if len(e.args) > 1 else str(e)
-        return QueryError(f"{self.name}: {scrub(one_line(msg), self.secrets)}")
+        code = e.args[0] if e.args else None
+        # 1205 lock wait timeout, 1213 deadlock: the same statement may pass later
+        return QueryError(f"{self.name}: {scrub(one_line(msg), self.secrets)}", retryable=code in (1205, 1213))
 
     # -- capabilities -------------------------------------------------------------------
     def attach_sql(self, alias: str) -> str:

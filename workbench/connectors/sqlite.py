@@ -129,6 +129,8 @@ class SqliteSource(Source, Attachable):
                 msg = str(e)
                 if "readonly" in msg or "read-only" in msg:
                     raise self.read_only_error(msg) from None
+                if "locked" in msg or "busy" in msg:  # another writer holds the file: may pass later
+                    raise QueryError(f"{self.name}: {self.describe_error(e)}", retryable=True) from None
                 if "interrupted" in msg:
                     if timed_out:
                         raise self.timeout_error(timeout) from None

@@ -40,7 +40,7 @@ class PostgresSource(Source, Attachable):
         except WorkbenchError as e:
             if self.read_only and "multiple commands" in str(e):
                 raise self.read_only_error("one statement per call") from None
-            raise QueryError(f"{self.name}: {scrub(str(e), self.secrets)}") from None
+            raise QueryError(f"{self.name}: {scrub(str(e), self.secrets)}", retryable=e.retryable) from None
 
     def ping(self) -> str | None:
         import psycopg

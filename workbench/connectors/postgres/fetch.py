@@ -93,14 +93,14 @@ from psycopg.types.string import TextLoader
 from ... import duck as extensions
 from ...errors import (
     ParameterError,
-    QueryCancelledError,
     QueryError,
     QueryTimeoutError,
     ReadOnlySourceError,
     SourceError,
 )
 
-from ..base import timeout_error
+from ...secrets import clean
+from ..base import cancelled_error, timeout_error
 from .conninfo import conninfo
 from .types import _ARRAYS, _NUMERIC, _SCALARS, _TEXT_ON_FALLBACK, _UNBOUNDED_NUMERIC, _NINE_PLACES, _Column  # noqa: F401
 
@@ -457,10 +457,7 @@ class _Call:
     def _text(self, e: BaseException) -> str:
         diag = getattr(e, "diag", None)
         msg = (diag.message_primary if diag is not None and diag.message_primary else None) or str(e) or type(e).__name__
-        for s in self.secrets:
-            msg = msg.replace(s, "***")
-        msg = re.sub(r"password=\S+", "password=***", msg)
-        return " ".join(msg.split())
+        return clean(re.sub(r"password=\S+", "password=***", msg), self.secrets)
 
     def _timeout_message(self) -> str:
         return str(timeout_error("postgresql", self.timeout)).split(": ", 1)[1]
@@ -472,10 +469,11 @@ class _Call:
         if e.sqlstate == "57014":
             if self.timeout and not self.cancelled:
                 return QueryTimeoutError(self._timeout_message())
-            return QueryCancelledError("the query was cancelled on the server")
+            return cancelled_error("postgresql")
         if e.sqlstate == "42601" and "multiple commands" in msg:
             return QueryError(f"{msg}: send one statement per call")
-        return QueryError(_hint(msg))
+        # deadlock, lock not available, serialization failure: the same statement may pass later
+        return QueryError(_hint(msg), retryable=e.sqlstate in ("40P01", "55P03", "40001"))
 
     def _duckdb_error(self, e: BaseException) -> BaseException:
         if isinstance(e, QueryError):
@@ -484,7 +482,7 @@ class _Call:
         m = re.search(r"ERROR:\s+([^\n]*)", raw)
         msg = self._text(Exception(m.group(1) if m else raw.splitlines()[0] if raw else type(e).__name__))
         if self.cancelled:
-            return QueryCancelledError("the query was cancelled on the server")
+            return cancelled_error("postgresql")
         if "statement timeout" in msg or (self.deadline is not None and time.monotonic() >= self.deadline):
             return QueryTimeoutError(self._timeout_message())
         if "read-only transaction" in msg:
