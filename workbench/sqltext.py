@@ -172,13 +172,14 @@ def check(sql: str, params: Mapping[str, Any], dialect: str = "ansi") -> list[Pl
         name = missing[0]
         raise ParameterError(
             f"the query uses :{name} but no value was given; pass {name}=... "
-            f"(or params={{'{name}': ...}})"
+            f"(or params={{'{name}': ...}})", parameter=name,
         )
     unused = [k for k in params if k not in used]
     if unused:
         name = unused[0]
         raise ParameterError(
             f"parameter {name!r} is not used by the query; remove it or write :{name} where it belongs",
+            parameter=name,
         )
     return found
 

@@ -40,3 +40,12 @@ def test_a_bad_query_is_not_retryable(tmp_path):
     with Workbench(cfg) as w, pytest.raises(QueryError) as caught:
         w.sql("select nope from t", source="app")
     assert caught.value.retryable is False
+
+
+def test_errors_name_what_they_are_about(tmp_path):
+    cfg, _ = _project(tmp_path)
+    from workbench.errors import ParameterError
+
+    with Workbench(cfg) as w, pytest.raises(ParameterError) as caught:
+        w.sql("select :wanted", source="app")
+    assert caught.value.parameter == "wanted" and isinstance(caught.value, ValueError)

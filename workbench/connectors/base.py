@@ -39,13 +39,13 @@ def timeout_error(where: str, seconds: float | None) -> QueryTimeoutError:
     limit = f" than {seconds:g} s" if seconds else ""
     return QueryTimeoutError(
         f"{where}: the statement ran longer{limit} and was cancelled; "
-        "narrow it, or raise timeout=... (or statement_timeout in workbench.toml)"
+        "narrow it, or raise timeout=... (or statement_timeout in workbench.toml)", source=where, timeout=seconds,
     )
 
 
 def cancelled_error(where: str) -> QueryCancelledError:
     """The one message for a statement cancelled on the server (Ctrl-C, KILL QUERY)."""
-    return QueryCancelledError(f"{where}: the statement was cancelled")
+    return QueryCancelledError(f"{where}: the statement was cancelled", source=where)
 
 
 class Source(ABC):
@@ -203,7 +203,7 @@ class Source(ABC):
     def unreachable(self, e: BaseException) -> SourceError:
         return SourceError(
             f"cannot connect to source {self.name!r} at {self.redacted_url}: {self.describe_error(e)}; "
-            "check that the server runs and the URL in workbench.toml (or its ${VAR}) is right"
+            "check that the server runs and the URL in workbench.toml (or its ${VAR}) is right", source=self.name,
         )
 
 
