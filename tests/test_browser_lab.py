@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import require_chromium
-from .explore_fixtures import sqlite_project  # noqa: F401
+from tests.support.servers import require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

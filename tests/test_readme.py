@@ -7,7 +7,6 @@ from pathlib import Path
 
 import workbench as wb
 
-from .explore_fixtures import sqlite_project  # noqa: F401 - a session fixture
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

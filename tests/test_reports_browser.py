@@ -16,7 +16,8 @@ from workbench.config import load_config
 from workbench.reports import run_report
 from workbench.reports.render import PLOTLY_MIME
 
-from .conftest import require_chromium
+from tests.support.projects import write_reports_config
+from tests.support.servers import require_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -27,8 +28,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    (root / "workbench.toml").write_text('[workbench]\nreports_dir = "reports"\n')
-    cfg = load_config(root / "workbench.toml")
+    cfg = load_config(write_reports_config(root))
     charts = run_report(str(NB / "charts.ipynb"), {"n_charts": "10"}, config=cfg, progress=False)
     failed = run_report(str(NB / "raises.ipynb"), config=cfg, progress=False)
     assert charts.ok and not failed.ok
