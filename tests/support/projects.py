@@ -23,6 +23,11 @@ import pytest
 from .servers import require_server, scratch_database
 
 END_DAY = dt.date(2026, 11, 28)
+#: The repository, tests/ and the fault notebooks: computed here once, so a test file
+#: that moves to another folder keeps finding them.
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+NOTEBOOKS = TESTS / "notebooks"
 
 
 def write_config(root: Path, app_url: str, extra: str = "", **settings) -> Path:
