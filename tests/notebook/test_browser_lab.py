@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.projects import REPO
 from tests.support.servers import require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 
 
