@@ -19,11 +19,11 @@ from workbench.reports import run_report
 from workbench.reports.execute.kernels import ForkedKernels
 from workbench.reports.runlog import RunLog
 
-from tests.support.projects import write_reports_config
+from tests.support.projects import NOTEBOOKS, write_reports_config
 
 pytestmark = pytest.mark.slow
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 HOSTILE = ["'; drop table photos; --", 'quote " and \' both', "line one\nline two\r\n", "__import__('os')",
            "{day}", "\\x00 \\n", "ünïcødé ✓", "", "01234", "$(rm -rf /)"]
 

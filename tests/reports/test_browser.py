@@ -16,12 +16,12 @@ from workbench.config import load_config
 from workbench.reports import run_report
 from workbench.reports.render import PLOTLY_MIME
 
-from tests.support.projects import write_reports_config
+from tests.support.projects import NOTEBOOKS, write_reports_config
 from tests.support.servers import require_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 

@@ -20,11 +20,11 @@ from workbench.reports import run_report
 from workbench.reports.publish import STAGING_PREFIX
 from workbench.reports.runlog import RunLog
 
-from tests.support.projects import write_reports_config
+from tests.support.projects import NOTEBOOKS, write_reports_config
 
 pytestmark = pytest.mark.slow
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 WORKBENCH = [sys.executable, "-m", "workbench"]
 
 

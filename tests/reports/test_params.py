@@ -11,9 +11,9 @@ from workbench.cli import main
 from workbench.errors import ParameterError
 from workbench.reports import params as P
 
-from tests.support.projects import write_reports_config
+from tests.support.projects import NOTEBOOKS, write_reports_config
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 
 
 @pytest.fixture

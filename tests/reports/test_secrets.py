@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.projects import write_reports_config
+from tests.support.projects import NOTEBOOKS, write_reports_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 
 
 def test_password_is_nowhere(tmp_path, pg_role_url):
