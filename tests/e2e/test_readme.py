@@ -7,8 +7,10 @@ from pathlib import Path
 
 import workbench as wb
 
+from tests.support.projects import REPO
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+
+README = REPO / "README.md"
 
 
 def python_blocks() -> list[str]:
