@@ -20,7 +20,9 @@ from workbench.cli.params import parse_param
 from workbench.errors import ParameterError, UsageError
 from workbench.reports import params as P
 
-NB = Path(__file__).parent.parent / "notebooks"
+from tests.support.projects import NOTEBOOKS
+
+NB = NOTEBOOKS
 UTC = dt.UTC
 
 

@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 from workbench.errors import UsageError
 from workbench.notebook.magic import locate, parse
 
-from .explore_fixtures import mysql_project, pg_project, sqlite_project  # noqa: F401
+from tests.support.projects import PROJECT_FIXTURES
 
 pytestmark = pytest.mark.slow
 
@@ -64,8 +64,7 @@ def errors(cell) -> list[dict]:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "mysql"])
 def notebook(request):
     """The magics' notebook, run once per OLTP kind."""
-    root = request.getfixturevalue({"sqlite": "sqlite_project", "postgresql": "pg_project",
-                                    "mysql": "mysql_project"}[request.param])
+    root = request.getfixturevalue(PROJECT_FIXTURES[request.param])
     return request.param, run(root)
 
 

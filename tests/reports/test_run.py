@@ -19,9 +19,11 @@ from workbench.reports import run_report
 from workbench.reports.execute.kernels import ForkedKernels
 from workbench.reports.runlog import RunLog
 
+from tests.support.projects import NOTEBOOKS, write_reports_config
+
 pytestmark = pytest.mark.slow
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 HOSTILE = ["'; drop table photos; --", 'quote " and \' both', "line one\nline two\r\n", "__import__('os')",
            "{day}", "\\x00 \\n", "ünïcødé ✓", "", "01234", "$(rm -rf /)"]
 
@@ -29,12 +31,8 @@ HOSTILE = ["'; drop table photos; --", 'quote " and \' both', "line one\nline tw
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
-    (root / "workbench.toml").write_text(
-        '[workbench]\nreports_dir = "reports"\n\n'
-        f'[reports.echo]\nnotebook = "{NB / "echo.ipynb"}"\ndescription = "echoes its parameters"\n'
-        'parameters = { region = "US" }\n'
-    )
-    return load_config(root / "workbench.toml")
+    return load_config(write_reports_config(root, {"echo": {
+        "notebook": NB / "echo.ipynb", "description": "echoes its parameters", "parameters": {"region": "US"}}}))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -98,11 +100,10 @@ def test_embedded_defaults_without_a_config(tmp_path, monkeypatch):
 
 def test_default_config_matches_the_projects(tmp_path):
     """The shipped workbench.toml and the embedded defaults describe the same project."""
-    from pathlib import Path
-
     from workbench.config import default_config
 
-    repo = Path(__file__).resolve().parents[1]
+    from tests.support.projects import REPO as repo
+
     packaged = Path(wb.__file__).parent / "config" / "default.toml"
     assert (repo / "workbench.toml").read_text() == packaged.read_text()
     assert default_config(repo).sources == load_config(repo / "workbench.toml").sources

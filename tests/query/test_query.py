@@ -11,7 +11,6 @@ from decimal import Decimal
 import pandas as pd
 import pyarrow as pa
 import pytest
-from sqlalchemy.engine import make_url
 
 import workbench as wb
 from workbench.errors import (
@@ -22,7 +21,8 @@ from workbench.errors import (
     RowLimitError,
 )
 
-from .conftest import admin_execute, write_config
+from tests.support.projects import write_config
+from tests.support.servers import admin_execute, kind_of
 
 MATRIX_DDL = {
     "sqlite": (
@@ -51,15 +51,10 @@ MATRIX_DDL = {
 }
 
 
-def _kind(url: str) -> str:
-    b = make_url(url).get_backend_name()
-    return "mysql" if b in ("mysql", "mariadb") else b
-
-
 @pytest.fixture
 def project(tmp_path, oltp_url):
     """A project whose ``app`` source is an OLTP database of each kind, with the type matrix."""
-    admin_execute(oltp_url, *MATRIX_DDL[_kind(oltp_url)])
+    admin_execute(oltp_url, *MATRIX_DDL[kind_of(oltp_url)])
     admin_execute(oltp_url, "create table photos (id integer primary key, title text)",
                   "insert into photos values (1, 'first'), (2, 'second'), (3, 'third')")
     cfg = write_config(tmp_path, oltp_url)
@@ -102,10 +97,10 @@ def test_type_matrix_native(project):
 def test_type_matrix_through_hub(project):
     w, url = project
     df = w.sql("select * from app.matrix")
-    if _kind(url) == "mysql":
+    if kind_of(url) == "mysql":
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00")  # TIMESTAMP read in UTC, naive
         df["tstz"] = df["tstz"].dt.tz_localize("UTC")
-    check_matrix(df, strict=_kind(url) != "sqlite")
+    check_matrix(df, strict=kind_of(url) != "sqlite")
 
 
 HOSTILE = ["'; drop table photos; --", "it's", 'say "hi"', "back\\slash", "new\nline", "$$ :x $$", "%s %(x)s", "ü☕"]
@@ -116,7 +111,7 @@ def test_hostile_values_are_bound_as_data(project, value):
     w, url = project
     df = w.sql("select :v as v, count(*) as n from photos where title = :v", source="app", v=value)
     assert df["v"][0] == value and df["n"][0] == 0
-    if _kind(url) == "mysql" and "\\" in value:
+    if kind_of(url) == "mysql" and "\\" in value:
         # DuckDB's mysql scanner would paste it into MySQL SQL unescaped: refused, not run.
         with pytest.raises(ParameterError, match="backslash"):
             w.sql("select :v as v from app.photos limit 1", v=value)
@@ -127,15 +122,16 @@ def test_hostile_values_are_bound_as_data(project, value):
 
 
 @pytest.fixture
-def pg_project(tmp_path, pg_url):
+def pg_photos(tmp_path, pg_url):
+    """A project whose ``app`` is a PostgreSQL database with three photos."""
     admin_execute(pg_url, "create table photos (id integer primary key, title text)",
                   "insert into photos values (1, 'first'), (2, 'second'), (3, 'third')")
     with wb.Workbench(write_config(tmp_path, pg_url)) as w:
         yield w, pg_url
 
 
-def test_postgres_cast_and_colon_in_literal(pg_project):
-    w, _ = pg_project
+def test_postgres_cast_and_colon_in_literal(pg_photos):
+    w, _ = pg_photos
     df = w.sql("select :n::int + 1 as m, 'a:b' as s", source="app", n="41")
     assert df["m"][0] == 42 and df["s"][0] == "a:b"
 
@@ -161,8 +157,8 @@ def test_read_only_enforced_by_database(project, statement):
     assert admin_execute(url, "select id, title from photos order by id") == before
 
 
-def test_data_modifying_cte_refused(pg_project):
-    w, url = pg_project
+def test_data_modifying_cte_refused(pg_photos):
+    w, url = pg_photos
     with pytest.raises(ReadOnlySourceError):
         w.sql("with d as (delete from photos returning *) select * from d", source="app")
     assert admin_execute(url, "select count(*) from photos")[0][0] == 3
@@ -201,13 +197,13 @@ SLOW = {
 def test_statement_timeout_cancels(project):
     w, url = project
     with pytest.raises(QueryTimeoutError, match="timeout"):
-        w.sql(SLOW[_kind(url)], source="app", timeout=0.5)
+        w.sql(SLOW[kind_of(url)], source="app", timeout=0.5)
     assert len(w.sql("select * from photos", source="app")) == 3
 
 
 def test_ctrl_c_cancels_on_server(project):
     w, url = project
-    kind = _kind(url)
+    kind = kind_of(url)
     main = threading.main_thread().ident
     # A real SIGINT to the main thread, as Ctrl-C sends: it interrupts blocking reads.
     timer = threading.Timer(0.7, signal.pthread_kill, (main, signal.SIGINT))

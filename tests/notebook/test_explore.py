@@ -17,7 +17,6 @@ from workbench.errors import ParameterError, UsageError
 from workbench.notebook.exploring import browse, chart, chart_sql, explore, profile
 from workbench.notebook.exploring.widgets import Explorer, StaticExplore, widgets_available
 
-from .explore_fixtures import engine, mysql_project, pg_project, sqlite_project  # noqa: F401
 
 COLUMNS = {  # per table: a category, a float, an integer, a timestamp, a text
     "app.photos": dict(cat="location", num="latitude", int="user_id", time="posted_at", text="title"),

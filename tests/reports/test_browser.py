@@ -16,19 +16,19 @@ from workbench.config import load_config
 from workbench.reports import run_report
 from workbench.reports.render import PLOTLY_MIME
 
-from .conftest import require_chromium
+from tests.support.projects import NOTEBOOKS, write_reports_config
+from tests.support.servers import require_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    (root / "workbench.toml").write_text('[workbench]\nreports_dir = "reports"\n')
-    cfg = load_config(root / "workbench.toml")
+    cfg = load_config(write_reports_config(root))
     charts = run_report(str(NB / "charts.ipynb"), {"n_charts": "10"}, config=cfg, progress=False)
     failed = run_report(str(NB / "raises.ipynb"), config=cfg, progress=False)
     assert charts.ok and not failed.ok

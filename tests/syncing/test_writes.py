@@ -17,7 +17,8 @@ import workbench as wb
 import workbench.syncing.incremental  # noqa: F401
 from workbench.errors import QueryError, UsageError
 
-from .conftest import admin_execute, write_config
+from tests.support.projects import write_config
+from tests.support.servers import admin_execute, kind_of
 
 PHOTOS_DDL = {
     "sqlite": "create table photos (id integer primary key, title text, likes integer, updated_at timestamp)",
@@ -26,18 +27,13 @@ PHOTOS_DDL = {
 }
 
 
-def _kind(url: str) -> str:
-    b = make_url(url).get_backend_name()
-    return "mysql" if b in ("mysql", "mariadb") else b
-
-
 def _ts(kind: str, second: int) -> str:
     base = f"2026-11-01 10:00:{second:02d}"
     return base.replace(" ", "T") + "+00:00" if kind == "sqlite" else base
 
 
 def upsert(url: str, rows: list[tuple[int, str, int, int]]) -> None:
-    kind = _kind(url)
+    kind = kind_of(url)
     for id_, title, likes, sec in rows:
         admin_execute(url, f"delete from photos where id = {id_}")
         admin_execute(url, "insert into photos values (%s, %s, %s, %s)".replace("%s", "?" if kind == "sqlite" else "%s"),
@@ -46,7 +42,7 @@ def upsert(url: str, rows: list[tuple[int, str, int, int]]) -> None:
 
 @pytest.fixture
 def project(tmp_path, oltp_url):
-    admin_execute(oltp_url, PHOTOS_DDL[_kind(oltp_url)])
+    admin_execute(oltp_url, PHOTOS_DDL[kind_of(oltp_url)])
     upsert(oltp_url, [(1, "a", 0, 1), (2, "b", 5, 2), (3, "c", 9, 3)])
     cfg = write_config(tmp_path, oltp_url)
     with wb.Workbench(cfg) as w:

@@ -9,7 +9,7 @@ import pytest
 import workbench as wb
 from workbench.errors import WorkbenchError
 
-from .conftest import write_config
+from tests.support.projects import write_config
 
 
 def test_password_never_shown(tmp_path, pg_role_url, caplog, capsys):

@@ -20,9 +20,11 @@ from workbench.reports import run_report
 from workbench.reports.publish import STAGING_PREFIX
 from workbench.reports.runlog import RunLog
 
+from tests.support.projects import NOTEBOOKS, write_reports_config
+
 pytestmark = pytest.mark.slow
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 WORKBENCH = [sys.executable, "-m", "workbench"]
 
 
@@ -42,9 +44,8 @@ def check_published(report_dir: Path) -> None:
 
 
 def test_sigkill_at_random_points(tmp_path):
-    (tmp_path / "workbench.toml").write_text(
-        f'[reports.charts]\nnotebook = "{NB / "charts.ipynb"}"\nparameters = {{ n_charts = 2 }}\n')
-    cfg = load_config(tmp_path / "workbench.toml")
+    cfg = load_config(write_reports_config(
+        tmp_path, {"charts": {"notebook": NB / "charts.ipynb", "parameters": {"n_charts": 2}}}))
     first = run_report("charts", config=cfg, progress=False)
     assert first.ok
     report_dir = cfg.reports_dir / "charts"

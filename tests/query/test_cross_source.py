@@ -7,12 +7,13 @@ import pytest
 
 from workbench import Workbench
 
-from .explore_fixtures import mysql_project, pg_project, sqlite_project  # noqa: F401 - session fixtures
+from tests.support.projects import write_config
+from tests.support.servers import admin_execute, require_server, scratch_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def project(request):
-    root = request.getfixturevalue(f"{ {'postgresql': 'pg', 'mysql': 'mysql'}.get(request.param, 'sqlite')}_project")
+@pytest.fixture
+def project(demo_project):
+    _, root = demo_project
     with Workbench(root / "workbench.toml") as w:
         yield w
 
@@ -50,8 +51,6 @@ def test_four_way_join_matches_pandas(project):
 @pytest.mark.parametrize("kind", ["postgresql", "mysql"])
 def test_filters_and_projections_pushed_into_the_oltp_database(tmp_path, kind):
     """The scan of an attached server table asks it for the needed columns and rows only."""
-    from .conftest import admin_execute, require_server, scratch_database, write_config
-
     require_server(kind)
     with scratch_database(kind) as url:
         admin_execute(url, "create table photos (id int primary key, title text, body text)",

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .conftest import write_config
+from tests.support.projects import write_config
 
 
 def run(*args, cwd, env=None):

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.projects import REPO
+
+ROOT = REPO
 
 
 def test_environment_yml_agrees_with_pyproject():

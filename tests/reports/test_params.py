@@ -11,7 +11,9 @@ from workbench.cli import main
 from workbench.errors import ParameterError
 from workbench.reports import params as P
 
-NB = Path(__file__).parent / "notebooks"
+from tests.support.projects import NOTEBOOKS, write_reports_config
+
+NB = NOTEBOOKS
 
 
 @pytest.fixture
@@ -128,7 +130,7 @@ def test_encode_decode_round_trip(echo):
     (["--timeout", "soon"], "is not a duration"),
 ])
 def test_cli_rejects_before_any_kernel(tmp_path, monkeypatch, capsys, args, message):
-    (tmp_path / "workbench.toml").write_text('[workbench]\nreports_dir = "reports"\n')
+    write_reports_config(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("WORKBENCH_CONFIG", raising=False)
     code = main(["run", str(NB / "echo.ipynb"), *args])
@@ -141,8 +143,7 @@ def test_cli_rejects_before_any_kernel(tmp_path, monkeypatch, capsys, args, mess
 def test_cli_params_prints_the_contract(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("WORKBENCH_CONFIG", raising=False)
-    (tmp_path / "workbench.toml").write_text(
-        f'[reports.echo]\nnotebook = "{NB / "echo.ipynb"}"\nparameters = {{ region = "US" }}\n')
+    write_reports_config(tmp_path, {"echo": {"notebook": NB / "echo.ipynb", "parameters": {"region": "US"}}})
     assert main(["params", "echo"]) == 0
     out = capsys.readouterr().out
     for text in ("day", "date", "2026-11-01", "the day to report on", "list[str]", "US (workbench.toml)"):

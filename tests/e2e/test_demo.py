@@ -19,7 +19,7 @@ import pytest
 from workbench import demo
 from workbench.errors import SourceError, UsageError
 
-from .conftest import admin_execute
+from tests.support.servers import admin_execute
 
 END = dt.date(2025, 3, 14)
 DAYS = 14

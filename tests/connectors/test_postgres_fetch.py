@@ -26,7 +26,7 @@ from workbench.errors import (
     SourceError,
 )
 
-from .conftest import admin_execute
+from tests.support.servers import admin_execute
 
 pytestmark = pytest.mark.postgres
 

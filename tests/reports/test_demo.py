@@ -14,9 +14,11 @@ from workbench.demo import build
 from workbench.executors import run_many
 from workbench.reports import run_report
 
+from tests.support.projects import REPO
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 END = dt.date(2026, 11, 7)
 VALUES = {"new_photos", "likes", "logins", "active_users", "top_photo_likes", "labelled_share"}
 

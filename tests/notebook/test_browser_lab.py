@@ -22,12 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import require_chromium
-from .explore_fixtures import sqlite_project  # noqa: F401
+from tests.support.projects import REPO
+from tests.support.servers import require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 
 

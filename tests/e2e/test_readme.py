@@ -7,9 +7,10 @@ from pathlib import Path
 
 import workbench as wb
 
-from .explore_fixtures import sqlite_project  # noqa: F401 - a session fixture
+from tests.support.projects import REPO
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+
+README = REPO / "README.md"
 
 
 def python_blocks() -> list[str]:

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.projects import NOTEBOOKS, write_reports_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-NB = Path(__file__).parent / "notebooks"
+NB = NOTEBOOKS
 
 
 def test_password_is_nowhere(tmp_path, pg_role_url):
     url, password = pg_role_url
-    (tmp_path / "workbench.toml").write_text('[sources.app]\nurl = "${APP_URL}"\nrole = "oltp"\n')
+    write_reports_config(tmp_path, sources={"app": {"url": "${APP_URL}", "role": "oltp"}}, reports_dir=None)
     env = {**os.environ, "APP_URL": url}
     env.pop("WORKBENCH_CONFIG", None)
     proc = subprocess.run([sys.executable, "-m", "workbench", "run", str(NB / "secret.ipynb")],
