@@ -54,6 +54,7 @@ from tqdm import tqdm
 
 from .errors import SourceError, UsageError
 from .secrets import clean
+from .storage import atomic
 from .sqltext import quote_literal
 
 # Bump when the generated data changes, so manifests of older builds stop matching.
@@ -398,19 +399,8 @@ def _put_in_place(work: Path, data: Path, target: _Target, sqlite_tmp: Path | No
         _replace_file(sqlite_tmp, target.path, stale=("-wal", "-shm", "-journal"))
 
 
-def _replace_dir(new: Path, dest: Path, trash: Path) -> None:
-    # A directory cannot be renamed over a non-empty one: move the old aside first
-    # (the caller deletes it with the work folder).
-    if dest.exists():
-        dest.rename(trash)
-    new.rename(dest)
-
-
-def _replace_file(new: Path, dest: Path, stale: tuple[str, ...]) -> None:
-    # A leftover write-ahead log of the old database must not be replayed into the new one.
-    for suffix in stale:
-        dest.with_name(dest.name + suffix).unlink(missing_ok=True)
-    os.replace(new, dest)
+_replace_dir = atomic.replace_dir  # the caller deletes the trash with the work folder
+_replace_file = atomic.replace_file
 
 
 def _write_manifest(data: Path, args: dict[str, Any], counts: dict[str, int], target: _Target) -> None:
@@ -424,9 +414,7 @@ def _write_manifest(data: Path, args: dict[str, Any], counts: dict[str, int], ta
         "counts": counts,
         "files": {os.path.relpath(f, data): f.stat().st_size for f in files},
     }
-    tmp = data / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, data / MANIFEST)
+    atomic.write_bytes(data / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 # --------------------------------------------------------------------------- generation

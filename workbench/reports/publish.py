@@ -21,6 +21,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ..storage import atomic
+
 STAGING_PREFIX = ".staging-"
 
 
@@ -30,22 +32,8 @@ def staging_dir(report_dir: Path, run_id: str) -> Path:
     return path
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``path`` through a temp file in the same folder, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+_fsync_dir = atomic.fsync_dir
+write_atomic = atomic.write_bytes
 
 
 def publish(staging: Path, final: Path) -> None:
@@ -84,7 +72,7 @@ def sweep_staging(reports_dir: Path, live: set[str]) -> list[Path]:
             if p.name.startswith(STAGING_PREFIX) and p.name[len(STAGING_PREFIX):] not in live:
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(p)
-            elif p.name.startswith(".latest-") or (p.name.startswith(".latest.html.") and p.name.endswith(".tmp")):
+            elif p.name.startswith(".latest-") or atomic.is_temp(p, "latest.html"):
                 p.unlink(missing_ok=True)
                 removed.append(p)
     return removed

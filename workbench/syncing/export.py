@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import UsageError
+from ..storage import atomic
 from .warehouse import WriteResult
 
 if TYPE_CHECKING:
@@ -44,33 +45,25 @@ def export(wb: "Session", query: str, path: str | os.PathLike[str], *, source: s
         raise UsageError(f"cannot tell the format of {dest.name!r}; name it .parquet or .csv, or pass format=")
     dest.parent.mkdir(parents=True, exist_ok=True)
     batches = wb.sql_batches(query, source, params=params, _frame=_frame or sys._getframe(1))
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
     rows = 0
     writer = None
-    try:
-        with _progress(None, f"export {dest.name}", progress) as bar:
+    with atomic.writing(dest) as tmp, _progress(None, f"export {dest.name}", progress) as bar:
+        try:
             for batch in batches:
                 if writer is None:
                     schema = batch.schema
-                    writer = (pq.ParquetWriter(tmp, schema, compression="zstd") if fmt == "parquet"
-                              else pacsv.CSVWriter(tmp, schema))
+                    writer = (pq.ParquetWriter(str(tmp), schema, compression="zstd") if fmt == "parquet"
+                              else pacsv.CSVWriter(str(tmp), schema))
                 elif batch.schema != schema:
                     batch = batch.cast(schema)
                 writer.write_batch(batch) if fmt == "csv" else writer.write_batch(batch, row_group_size=batch.num_rows)
                 rows += batch.num_rows
                 bar.update(batch.num_rows)
+        except BaseException:
+            if writer is not None:  # closed before the temp file is removed; its own error would hide ours
+                with suppress(Exception):
+                    writer.close()
+            raise
         if writer is not None:
-            writer.close()
-            writer = None
-        os.replace(tmp, dest)
-    except BaseException:
-        if writer is not None:
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001
-                pass
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            writer.close()  # before the rename: the file is complete only then
     return WriteResult(str(dest), rows)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ import pyarrow as pa
 
 from .. import duck
 from ..errors import UsageError
+from ..storage import atomic
 from ..sqltext import quote_ident, quote_literal
 from .warehouse import warehouse_writer
 
@@ -145,17 +145,14 @@ class LakeTarget:
             source = "_wb_snapshot"
         else:
             source = "_wb_batch"
-        fd, self.tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{self.table}.", suffix=".parquet.part")
-        os.close(fd)
+        self.tmp = str(atomic.temp_beside(self.path))
         con.execute(f"copy (select * from {source}) to {quote_literal(self.tmp)} (format parquet, compression zstd)")
         rows = con.execute(f"select count(*) from {source}").fetchone()[0]
         return fetched, deleted, rows
 
     def commit(self, source: str, table: str, watermark: str | None) -> None:
-        os.replace(self.tmp, self.path)
+        atomic.commit(Path(self.tmp), self.path)
         self.tmp = None
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{table}.sync.", suffix=".part")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"source": source, "table": table, "watermark": watermark,
-                       "synced_at": dt.datetime.now(dt.timezone.utc).isoformat()}, f)
-        os.replace(tmp, self.state_path)
+        atomic.write_bytes(self.state_path, json.dumps({
+            "source": source, "table": table, "watermark": watermark,
+            "synced_at": dt.datetime.now(dt.timezone.utc).isoformat()}))

@@ -1,0 +1,1 @@
+"""Storage: how files reach their place whole (``atomic``); object stores come next (names only)."""
