@@ -21,6 +21,7 @@ from workbench.errors import (
     RowLimitError,
 )
 
+from tests.support import hostile
 from tests.support.projects import write_config
 from tests.support.servers import admin_execute, kind_of
 
@@ -103,10 +104,7 @@ def test_type_matrix_through_hub(project):
     check_matrix(df, strict=kind_of(url) != "sqlite")
 
 
-HOSTILE = ["'; drop table photos; --", "it's", 'say "hi"', "back\\slash", "new\nline", "$$ :x $$", "%s %(x)s", "ü☕"]
-
-
-@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("value", hostile.params())
 def test_hostile_values_are_bound_as_data(project, value):
     w, url = project
     df = w.sql("select :v as v, count(*) as n from photos where title = :v", source="app", v=value)
