@@ -8,6 +8,7 @@ import threading
 import signal
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -85,7 +86,10 @@ def check_matrix(df: pd.DataFrame, strict: bool = True) -> None:
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00", tz="UTC")
     else:  # no zoned type in DuckDB's sqlite/mysql scanners: the UTC instant, naive
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00")
-    assert dtypes["b"] == pa.bool_() and df["b"][0] is True or df["b"][0] == True  # noqa: E712
+    # (Was `dtypes["b"] == pa.bool_() and x is True or x == True`: `and` binds first, so a
+    # value equal to True, such as the integer 1, passed whatever the dtype.)
+    assert dtypes["b"] == pa.bool_(), dtypes["b"]
+    assert df["b"][0] is True or df["b"][0] is np.True_, repr(df["b"][0])  # a bool, not 1
     assert pd.isna(df["b"][1])
     assert dtypes["j"] == pa.string() and json.loads(df["j"][0]) == {"a": 1}
 
