@@ -26,6 +26,7 @@ from workbench.errors import (
     SourceError,
 )
 
+from tests.support import hostile
 from tests.support.servers import admin_execute
 
 pytestmark = pytest.mark.postgres
@@ -175,24 +176,12 @@ def test_batches_are_bounded_and_stream(pg_url):
     assert sum(b.num_rows for b in batches) == 1000
 
 
-HOSTILE = [
-    "'; drop table photos; --",
-    "O'Reilly \"quoted\"",
-    "back\\slash \\' \\\\",
-    "new\nline\r\ttab",
-    "$$ dollar $$ $tag$",
-    "%(x)s %% %s",
-    "ünïcödé ✓",
-    "",
-]
-
-
-@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("value", hostile.params())
 def test_hostile_parameter_values_arrive_as_data(pg_url, value):
     admin_execute(pg_url, "create table photos (id int, title text)", "insert into photos values (1, 'a')")
     table = pgfetch.read_arrow(
         pg_url,
-        "select %(v)s::text as v, count(*) as n from photos where title = %(v)s or title like '%%' || %(v)s",
+        "select %(v)s::text as v, count(*) as n from photos where title = %(v)s or title like '%%' || %(v)s escape ''",
         {"v": value},
     )
     assert table.to_pylist()[0]["v"] == value

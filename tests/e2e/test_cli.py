@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.support.hostile import HOSTILE
 from tests.support.projects import write_config
 
 
@@ -48,9 +49,13 @@ def test_sql_csv_and_hub(project):
 
 
 def test_hostile_parameter_is_data(project):
-    r = run("sql", "app", "select count(*) as n from photos where title = :t", "-p", "t='; drop table photos; --",
-            "-f", "csv", cwd=project)
-    assert r.returncode == 0 and r.stdout.splitlines()[1] == "0"
+    """Every hostile string through ``-p`` (one process for the corpus) comes back as itself."""
+    names = [f"v{i}" for i in range(len(HOSTILE))]
+    sql = "select count(*) as n, " + ", ".join(f":{n} as {n}" for n in names) + " from photos where title = :v0"
+    args = [a for n, v in zip(names, HOSTILE) for a in ("-p", n, v)]
+    r = run("sql", "app", sql, *args, "-f", "json", cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [{"n": 0, **dict(zip(names, HOSTILE))}]
     with sqlite3.connect(project / "data" / "app.db") as c:
         assert c.execute("select count(*) from photos").fetchone()[0] == 2
 

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import yaml
 

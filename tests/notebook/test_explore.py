@@ -17,13 +17,13 @@ from workbench.errors import ParameterError, UsageError
 from workbench.notebook.exploring import browse, chart, chart_sql, explore, profile
 from workbench.notebook.exploring.widgets import Explorer, StaticExplore, widgets_available
 
+from tests.support import hostile
 
 COLUMNS = {  # per table: a category, a float, an integer, a timestamp, a text
     "app.photos": dict(cat="location", num="latitude", int="user_id", time="posted_at", text="title"),
     "warehouse.photo_features": dict(cat="content_label", num="content_score", int="user_id", time="posted_at",
                                      text="model_version"),
 }
-HOSTILE = ["x' or '1'='1", "'; drop table photos; --", "Robert\"); --", ":title", "%", "\\", "\\' or 1=1 -- "]
 # DuckDB 1.5.5's mysql scanner pushes an equality filter down as a literal with quotes
 # doubled but backslashes kept, which MySQL reads as escapes: a bound value can break
 # out of its string. Reported to the lead (hub); strict, so the fix shows up here.
@@ -64,7 +64,7 @@ def test_preview_pages_sorts_and_filters_in_the_database(setup):
     assert e.total == len(full) and "where" not in e.query.sql
 
 
-@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("value", hostile.params())
 def test_filter_values_are_bound_never_pasted(setup, value, request):
     w, table, c, full = setup
     e = explore(table, static=False, workbench=w)
@@ -77,7 +77,9 @@ def test_filter_values_are_bound_never_pasted(setup, value, request):
         assert "backslash" in e.status.value
         return
     e.add(c["text"], "=", value)
-    assert value not in e.query.sql and e.query.params["wb_f0"] == value
+    assert e.query.params["wb_f0"] == value
+    if value:  # (the empty string is "in" every text)
+        assert value not in e.query.sql
     assert e.total == int((full[c["text"]] == value).sum()) == 0
     e.clear()
     e.add(c["text"], "contains", value)

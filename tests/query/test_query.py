@@ -8,6 +8,7 @@ import threading
 import signal
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -21,6 +22,7 @@ from workbench.errors import (
     RowLimitError,
 )
 
+from tests.support import hostile
 from tests.support.projects import write_config
 from tests.support.servers import admin_execute, kind_of
 
@@ -84,18 +86,48 @@ def check_matrix(df: pd.DataFrame, strict: bool = True) -> None:
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00", tz="UTC")
     else:  # no zoned type in DuckDB's sqlite/mysql scanners: the UTC instant, naive
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00")
-    assert dtypes["b"] == pa.bool_() and df["b"][0] is True or df["b"][0] == True  # noqa: E712
-    assert pd.isna(df["b"][1])
     assert dtypes["j"] == pa.string() and json.loads(df["j"][0]) == {"a": 1}
+    # Last, so a known boolean deviation (BOOL_AS_INT) leaves every check above in force.
+    # (Was `dtypes["b"] == pa.bool_() and x is True or x == True`: `and` binds first, so a
+    # value equal to True, such as the integer 1, passed whatever the dtype.)
+    try:
+        assert dtypes["b"] == pa.bool_(), dtypes["b"]
+        assert df["b"][0] is True or df["b"][0] is np.True_, repr(df["b"][0])  # a bool, not 1
+        assert pd.isna(df["b"][1])
+    except AssertionError as e:
+        raise BooleanNotBool(str(e)) from e
 
 
-def test_type_matrix_native(project):
-    w, _ = project
+class BooleanNotBool(AssertionError):
+    """The boolean column did not arrive as bool[pyarrow] (its own class, so an xfail for
+    that deviation cannot hide any other assertion of the matrix)."""
+
+
+#: (path, kind) where BOOLEAN arrives as int64, found when the check above was made able to
+#: fail. Strict xfails: the day either is fixed (or documented and tested as such), they flip.
+BOOL_AS_INT = {
+    ("native", "mysql"): "MariaDB BOOLEAN is tinyint(1) and arrives as int64 natively; the README "
+                         "promises bool[pyarrow] for MySQL tinyint(1)",
+    ("hub", "sqlite"): "DuckDB's sqlite scanner reads a BOOLEAN column as int64; the README lists "
+                       "the scanner's NUMERIC and timestamp deviations, not this one",
+}
+
+
+def _expect_bool_deviation(request, path: str, url: str) -> None:
+    reason = BOOL_AS_INT.get((path, kind_of(url)))
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, raises=BooleanNotBool, reason=reason))
+
+
+def test_type_matrix_native(project, request):
+    w, url = project
+    _expect_bool_deviation(request, "native", url)
     check_matrix(w.sql("select * from matrix", source="app"))
 
 
-def test_type_matrix_through_hub(project):
+def test_type_matrix_through_hub(project, request):
     w, url = project
+    _expect_bool_deviation(request, "hub", url)
     df = w.sql("select * from app.matrix")
     if kind_of(url) == "mysql":
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00")  # TIMESTAMP read in UTC, naive
@@ -103,10 +135,7 @@ def test_type_matrix_through_hub(project):
     check_matrix(df, strict=kind_of(url) != "sqlite")
 
 
-HOSTILE = ["'; drop table photos; --", "it's", 'say "hi"', "back\\slash", "new\nline", "$$ :x $$", "%s %(x)s", "ü☕"]
-
-
-@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("value", hostile.params())
 def test_hostile_values_are_bound_as_data(project, value):
     w, url = project
     df = w.sql("select :v as v, count(*) as n from photos where title = :v", source="app", v=value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,13 +18,13 @@ from workbench.reports import run_report
 from workbench.reports.execute.kernels import ForkedKernels
 from workbench.reports.runlog import RunLog
 
+from tests.support import hostile
 from tests.support.projects import NOTEBOOKS, write_reports_config
 
 pytestmark = pytest.mark.slow
 
 NB = NOTEBOOKS
-HOSTILE = ["'; drop table photos; --", 'quote " and \' both', "line one\nline two\r\n", "__import__('os')",
-           "{day}", "\\x00 \\n", "ünïcødé ✓", "", "01234", "$(rm -rf /)"]
+HOSTILE = hostile.HOSTILE
 
 
 @pytest.fixture(scope="module")

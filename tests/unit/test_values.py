@@ -10,7 +10,6 @@ import decimal
 import json
 import math
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
