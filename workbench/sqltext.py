@@ -29,7 +29,7 @@ _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 #: A plain SQL name: what table, column and parameter names must look like unquoted.
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def quote_literal(text: str) -> str:
 
 def is_name(text: Any) -> bool:
     """Whether ``text`` is a plain SQL name (letters, digits, ``_``; not starting with a digit)."""
-    return isinstance(text, str) and bool(_PLAIN.match(text))
+    return isinstance(text, str) and _PLAIN.fullmatch(text) is not None  # not match: "$" passes "x\n"
 
 
 def check_ident(name: str, what: str) -> str:

@@ -106,8 +106,6 @@ class BooleanNotBool(AssertionError):
 #: (path, kind) where BOOLEAN arrives as int64, found when the check above was made able to
 #: fail. Strict xfails: the day either is fixed (or documented and tested as such), they flip.
 BOOL_AS_INT = {
-    ("native", "mysql"): "MariaDB BOOLEAN is tinyint(1) and arrives as int64 natively; the README "
-                         "promises bool[pyarrow] for MySQL tinyint(1)",
     ("hub", "sqlite"): "DuckDB's sqlite scanner reads a BOOLEAN column as int64; the README lists "
                        "the scanner's NUMERIC and timestamp deviations, not this one",
 }

@@ -121,10 +121,6 @@ def test_batches_are_bounded_and_every_row_arrives():
     assert collect(batches).to_pydict() == {"i": list(range(1000)), "s": [str(i) for i in range(1000)]}
 
 
-@pytest.mark.xfail(strict=True, reason="rows.batches_from_cursor takes the first chunk's int64 as the hint for "
-                                        "the next ones and pa.array([3.5], type=int64) truncates silently to 3: a "
-                                        "SQLite NUMERIC column whose fractions start after 65,536 rows loses them; "
-                                        "reported, strict so the fix shows here")
 def test_a_later_chunk_that_needs_a_wider_type_widens_the_result():
     """SQLite: a column of integers in the first chunk may hold 3.5 in a later one."""
     rows = [(1,), (2,), (3.5,)]

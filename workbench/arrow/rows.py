@@ -38,6 +38,8 @@ def column_array(values: list[Any], hint: pa.DataType | None) -> pa.Array:
         if aware:
             values = _utc(values)
             hint = pa.timestamp("us", tz="UTC")
+    if hint is not None and pa.types.is_boolean(hint) and all(v in (0, 1, None) for v in values):
+        values = [None if v is None else bool(v) for v in values]  # MySQL BOOLEAN is tinyint(1): 0/1
     if hint is not None:
         try:
             return pa.array(values, type=hint, from_pandas=False)
@@ -79,8 +81,9 @@ def batches_from_cursor(names: Sequence[str], fetchmany, hints: Sequence[pa.Data
             return
         batch = rows_to_batch(names, rows, hints)
         if schema is None:
+            # Only the driver's hints type later chunks: a type inferred from the first chunk
+            # (int64 for 1, 2) would truncate a later 3.5 without a word; such a chunk widens.
             schema = batch.schema
-            hints = [f.type if not pa.types.is_null(f.type) else h for f, h in zip(schema, hints)]
         elif batch.schema != schema:
             batch = _conform(batch, schema)
             if batch.schema != schema:  # a later chunk needs a wider type: widen both

@@ -11,11 +11,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+import duckdb
 import pyarrow as pa
 
 from ..arrow.rows import collect
 from ..connectors.base import HubBacked
-from ..errors import UsageError
+from ..errors import QueryError, UsageError
+from ..secrets import clean
 from ..sqltext import quote_ident
 from .warehouse import WriteResult, split_target, warehouse_writer
 
@@ -84,6 +86,11 @@ def load(wb: "Session", data: Any, target: str, *, mode: str = "replace", source
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _wb_incoming")
             rows = con.execute(f"select count(*) from {name}").fetchone()[0]
             con.execute("COMMIT")
+        except duckdb.Error as e:
+            con.execute("ROLLBACK")
+            raise QueryError(f"load into {wh}.{table} failed, the table is as it was: {clean(e)}; "
+                             "check that the data's columns and types match the table (or load with "
+                             "mode='replace')") from None
         except BaseException:
             con.execute("ROLLBACK")
             raise
