@@ -534,6 +534,10 @@ class Scheduler:
             path = self.cfg.reports_dir / SCHEDULES_FILE
             self.cfg.reports_dir.mkdir(parents=True, exist_ok=True)
             write_atomic(path, json.dumps(data, indent=1))
+            if data:
+                from ..reports.site import build_index
+
+                build_index(self.cfg.reports_dir, self.runlog, {n: r.description for n, r in self.cfg.reports.items()})
         except Exception as e:  # the index's extra is never worth a failed pass
             self.log(f"could not write {SCHEDULES_FILE}: {e}")
 
