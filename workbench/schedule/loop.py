@@ -279,7 +279,7 @@ class Scheduler:
             if r.slot and (r.slot not in latest or r.attempt > latest[r.slot].attempt):
                 latest[r.slot] = r
         candidates = [slot for slot, r in latest.items()
-                      if R.may_retry(r, s.rc.retries) and R.retry_at(r, s.rc.retry_delay) <= now.timestamp()]
+                      if R.may_retry(r, s.rc.retries) and R.retry_at(r, s.rc.retry_delay) <= time.time()]
         # claims with no run at all: the claimer died between claiming and adding its run
         for slot, (rid, claimed_at) in self.runlog.claims(s.name, slot_text(now - dt.timedelta(days=2))).items():
             if slot not in latest and claimed_at < time.time() - STALE_CLAIM:
@@ -294,7 +294,7 @@ class Scheduler:
             def may(run: Run | None, claimed_at: float | None) -> bool:
                 if run is None:
                     return claimed_at is not None and claimed_at < time.time() - STALE_CLAIM
-                return R.may_retry(run, s.rc.retries) and R.retry_at(run, s.rc.retry_delay) <= now.timestamp()
+                return R.may_retry(run, s.rc.retries) and R.retry_at(run, s.rc.retry_delay) <= time.time()
 
             attempt = self.runlog.claim_attempt(rid, s.name, slot, pl.notebook, shown(pl), trigger="schedule",
                                                 may=may, lease=LEASE)
@@ -305,7 +305,7 @@ class Scheduler:
         return out
 
     def next_retry(self) -> float | None:
-        """Unix time of the earliest retry due, if any slot waits for one."""
+        """Unix time (real, like the runs' ends) of the earliest retry due, if any slot waits for one."""
         best = None
         for s in self.reports.values():
             latest: dict[str, Run] = {}
@@ -401,8 +401,8 @@ class Scheduler:
             if f:
                 times.append(f.instant)
         r = self.next_retry()
-        if r is not None:
-            times.append(dt.datetime.fromtimestamp(r, dt.UTC))
+        if r is not None:  # real time, seen on this clock
+            times.append(now + dt.timedelta(seconds=max(0.0, r - time.time())))
         return min(times) if times else None
 
     def tick(self) -> list[RunResult]:
@@ -420,9 +420,9 @@ class Scheduler:
                                and not any(o.slot == r.slot and o.attempt > r.attempt
                                            for o in self.runlog.slot_runs(r.report, r.slot))]
                     if pending:
-                        wait_for = retry - self.clock.now().timestamp()
+                        wait_for = retry - time.time()  # backoff is real time (runs end in real time)
                         if wait_for > 0:
-                            self.clock.wait(self.stopping, wait_for)
+                            self.stopping.wait(wait_for)
                         started |= set(self.pass_once())
             return self.results
         finally:
