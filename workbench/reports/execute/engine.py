@@ -101,6 +101,9 @@ def execute(input_path: Path, output_path: Path, kernel: RunKernel, *, cell_time
             where = f"cell {e.cell_index + (0 if e.cell_index < injected_at else -1) + 1} of the notebook"
         return Outcome(FAILED, f"{e.ename}: {_first_line(e.evalue)} ({where})", e.cell_index, None, e.ename)
     except CellTimeoutError:
+        if fired.is_set():  # the run's timeout fired first (its interrupt ends the cell too)
+            return Outcome(TIMED_OUT, f"the run took longer than its timeout ({run_timeout:g} s) and was stopped; "
+                                      "raise --timeout or make the notebook faster", retryable=False)
         return Outcome(TIMED_OUT, f"a cell ran longer than the cell timeout ({cell_timeout:g} s); "
                                   "raise --cell-timeout or make the cell faster", retryable=False)
     except DeadKernelError:
