@@ -98,6 +98,8 @@ def run(
     timeout: Optional[str] = typer.Option(None, "--timeout", help="Whole-run timeout, e.g. 10m (default 1h)."),
     cell_timeout: Optional[str] = typer.Option(None, "--cell-timeout", help="Per-cell timeout (default 30m)."),
     show_code: bool = typer.Option(False, "--show-code", help="Keep the code cells in the HTML report."),
+    executor: Optional[str] = typer.Option(
+        None, "--executor", help="Where --grid runs execute: local or dask://HOST:PORT (default: [workbench] executor)."),
 ) -> None:
     """Run a report headless and publish it under reports/<report>/<run-id>/.
 
@@ -141,8 +143,10 @@ def run(
     if progress is not None:
         # the pool is created inside run_many before the first update from this thread
         task = progress.add_task(report, total=len(sets))
+    from ..executors import check_spec
+
     results = run_many(target, sets, config=cfg, params_file=params_file, jobs=jobs, timeout=t,
-                       cell_timeout=ct, show_code=show_code,
+                       cell_timeout=ct, show_code=show_code, executor=check_spec(executor),
                        on_start=progress.start if progress is not None else None, on_done=done)
     if progress is not None:
         progress.stop()
@@ -184,13 +188,27 @@ def runs(
     ctx: typer.Context,
     report: Optional[str] = typer.Argument(None, help="Only this report."),
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to list."),
+    fmt: str = typer.Option("table", "--format", help="table, or json: a list of runs for scripts."),
 ) -> None:
     """List past runs, newest first."""
     from ..reports.runlog import RunLog
 
+    if fmt not in ("table", "json"):
+        raise UsageError(f"--format {fmt!r}: use table or json")
     cfg = config()
     log = RunLog(cfg.runlog_path)
     log.recover()
+    if fmt == "json":
+        import json
+
+        def iso(ts):
+            return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z") if ts else None
+
+        typer.echo(json.dumps([
+            {"id": r.id, "report": r.report, "slot": r.slot, "attempt": r.attempt, "status": r.status,
+             "parameters": r.parameters, "started": iso(r.started_at), "ended": iso(r.ended_at), "error": r.error}
+            for r in log.runs(report, limit)], indent=1))
+        return
     table = _table(f"runs ({cfg.runlog_path})")
     for r in log.runs(report, limit):
         started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M") if r.started_at else "not started"

@@ -31,3 +31,18 @@ def parse_duration(value: Any, *, what: str = "duration") -> float | None:
     if seconds < 0:
         raise ValueError(f"{what} must not be negative")
     return seconds or None
+
+
+def parse_offset(value: Any, *, what: str = "offset") -> float:
+    """Signed seconds: ``"-1d"``, ``"+6h"``, ``"90m"``, ``-3600``; ``None`` is 0."""
+    if value is None:
+        return 0.0
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    try:
+        seconds = parse_duration(text.lstrip("+-"), what=what)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an offset; write e.g. '-1d', '+6h', '0'") from None
+    return sign * (seconds or 0.0)

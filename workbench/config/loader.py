@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .model import Config, LakeDataset, ReportConfig, Settings, SourceConfig
+from .model import Config, LakeDataset, NotifyConfig, ReportConfig, Settings, SourceConfig
 
 CONFIG_NAME = "workbench.toml"
 ENV_CONFIG = "WORKBENCH_CONFIG"
@@ -134,7 +134,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     root = path.parent
     env = _environment(root)
     raw = _expand(raw, env, "", path)
-    known = {"workbench", "sources", "lake", "reports"}
+    known = {"workbench", "sources", "lake", "reports", "notify"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{path}: {key}: unknown table; use one of [{'], ['.join(sorted(known))}]")
@@ -191,7 +191,15 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         except ValidationError as e:
             raise ConfigError(_one_line(e, path, f"reports.{name}")) from None
 
-    return Config(path=path, root=root, settings=settings, sources=sources, lake=lake, reports=reports)
+    try:
+        notify = NotifyConfig(**raw.get("notify", {}))
+    except ValidationError as e:
+        raise ConfigError(_one_line(e, path, "notify")) from None
+    except TypeError:
+        raise ConfigError(f"{path}: notify: must be a table ([notify.smtp])") from None
+
+    return Config(path=path, root=root, settings=settings, sources=sources, lake=lake, reports=reports,
+                  notify=notify)
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

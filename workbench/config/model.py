@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ConfigError
-from .durations import parse_duration
+from .durations import parse_duration, parse_offset
 
 Role = Literal["oltp", "warehouse", "lake"]
 
@@ -29,6 +29,17 @@ class Settings(_Model):
     statement_timeout: float | None = 300.0
     reports_dir: str = "reports"
     runlog: str | None = None
+    executor: str | None = None  # local | dask://HOST:PORT (runs of grids, backfills, the scheduler)
+
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, v: str | None) -> str | None:
+        if v is None or v == "local":
+            return v
+        host, sep, port = v.removeprefix("dask://").rpartition(":")
+        if not v.startswith("dask://") or not sep or not host or not port.isdigit():
+            raise ValueError(f"unknown executor {v!r}; write executor = \"local\" or \"dask://HOST:PORT\"")
+        return v
 
     @field_validator("statement_timeout", mode="before")
     @classmethod
@@ -74,20 +85,116 @@ class LakeDataset(_Model):
         )
 
 
+NOTIFY_KINDS = ("command:", "webhook:", "email:")
+
+
 class ReportConfig(_Model):
-    """A ``[reports.NAME]`` table: a notebook with default parameters."""
+    """A ``[reports.NAME]`` table: a notebook with default parameters, and its schedule.
+
+    The schedule keys are checked here as far as the config alone can tell (cron syntax,
+    the zone, the policies); whether the notebook declares ``slot_parameter`` with a type
+    that can take a slot is checked by the scheduler, which reads the notebook.
+    """
 
     name: str
     notebook: str
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=dict)
-    schedule: str | None = None
+    schedule: str | None = None          # cron, five fields (Vixie: DOM/DOW union)
+    timezone: str = "UTC"                # IANA
+    slot_parameter: str | None = None    # receives the slot: local date (date) or local datetime (datetime)
+    slot_offset: float = 0.0             # seconds added to the slot's local time first ("-1d")
+    catchup: Literal["none", "latest", "all"] = "latest"
+    max_catchup: int = Field(default=5, ge=1)
+    overlap: str = "skip"                # skip | queue | allow:N
+    retries: int = Field(default=1, ge=0)
+    retry_delay: float = 60.0
     timeout: float | None = None
+    notify: list[str] = Field(default_factory=list)
+    notify_success: bool = False
 
     @field_validator("timeout", mode="before")
     @classmethod
     def _timeout(cls, v: Any) -> float | None:
         return parse_duration(v, what="timeout")
+
+    @field_validator("retry_delay", mode="before")
+    @classmethod
+    def _retry_delay(cls, v: Any) -> float:
+        return parse_duration(v, what="retry_delay") or 0.0
+
+    @field_validator("slot_offset", mode="before")
+    @classmethod
+    def _slot_offset(cls, v: Any) -> float:
+        return parse_offset(v, what="slot_offset")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        fields = v.split()
+        if len(fields) != 5:
+            raise ValueError(f"{v!r} is not a five-field cron expression; write MINUTE HOUR DAY MONTH WEEKDAY, "
+                             "e.g. \"30 6 * * *\"")
+        from croniter import croniter
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"{v!r} is not a valid cron expression; write MINUTE HOUR DAY MONTH WEEKDAY, "
+                             "e.g. \"30 6 * * *\" (every day at 06:30)")
+        return " ".join(fields)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as \"Europe/Berlin\" or \"UTC\"") from None
+        return v
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap(cls, v: str) -> str:
+        if v in ("skip", "queue"):
+            return v
+        kind, _, n = v.partition(":")
+        if kind == "allow" and n.isdigit() and int(n) >= 1:
+            return v
+        raise ValueError(f"unknown overlap {v!r}; use skip, queue or allow:N (N runs at once, e.g. allow:2)")
+
+    @field_validator("notify")
+    @classmethod
+    def _notify(cls, v: list[str]) -> list[str]:
+        for target in v:
+            if not target.startswith(NOTIFY_KINDS) or not target.split(":", 1)[1].strip():
+                raise ValueError(f"unknown notifier {target!r}; write command:PATH, webhook:URL or email:ADDRESS")
+        return v
+
+    @property
+    def overlap_limit(self) -> int | None:
+        """Runs of this report allowed at once (``allow:N``); None for skip/queue (one)."""
+        return int(self.overlap.split(":", 1)[1]) if self.overlap.startswith("allow:") else None
+
+
+class SmtpConfig(_Model):
+    """``[notify.smtp]``: how ``email:`` notifications are sent."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    from_: str = Field(default="workbench@localhost", alias="from")
+    user: str | None = None
+    password: str | None = Field(default=None, repr=False)  # write "${PASSWORD}": never in the file
+    starttls: bool = False
+    timeout: float = 10.0
+
+
+class NotifyConfig(_Model):
+    """The ``[notify]`` table."""
+
+    smtp: SmtpConfig | None = None
 
 
 class Config(_Model):
@@ -99,6 +206,7 @@ class Config(_Model):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     lake: dict[str, LakeDataset] = Field(default_factory=dict)
     reports: dict[str, ReportConfig] = Field(default_factory=dict)
+    notify: NotifyConfig = NotifyConfig()
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """A path from the config, relative to the project root."""

@@ -38,7 +38,41 @@ def begin(params_path: str) -> dict[str, Any]:
     _sidecar = data["run"]["values_path"]
     os.environ[SIDECAR_ENV] = _sidecar
     lineage.subscribe(note_source)  # the header lists the sources the run's queries used
+    _watch_failures()
     return decode(data["parameters"])
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether a cell's exception says the same run may succeed later.
+
+    Our own errors say so themselves (``WorkbenchError.retryable``: a source unreachable,
+    a connection lost, a database locked); so do Python's connection errors. Anything
+    else raised by the notebook's own code is the notebook's failure, not worth repeating.
+    """
+    flag = getattr(error, "retryable", None)
+    if isinstance(flag, bool):
+        return flag
+    return isinstance(error, ConnectionError)
+
+
+def _watch_failures() -> None:
+    """After each cell, note in the sidecar whether its exception (if any) is retryable."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def after(result: Any) -> None:
+        err = getattr(result, "error_in_exec", None)
+        path = _sidecar or os.environ.get(SIDECAR_ENV)
+        if err is not None and path:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"failure": type(err).__name__, "retryable": retryable(err)}) + "\n")
+
+    ip.events.register("post_run_cell", after)
 
 
 def _plain(value: Any) -> Any:
@@ -81,6 +115,23 @@ def note_source(name: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"source": str(name)}) + "\n")
+
+
+def read_failure(path: str | Path) -> bool | None:
+    """Whether the last cell exception noted in a run's sidecar is retryable; None if none was noted."""
+    found = None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "failure" in item:
+            found = bool(item.get("retryable"))
+    return found
 
 
 def read_sidecar(path: str | Path) -> tuple[dict[str, Any], list[str]]:

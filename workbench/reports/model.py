@@ -26,6 +26,9 @@ class RunResult:
     duration: float | None = None
     run_dir: Path | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    #: for a run that did not succeed: 'retryable' (the world was in the way: a kernel that
+    #: died or never started, a lost connection, a lock) or 'terminal' (the run itself is wrong)
+    failure_class: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +63,9 @@ class Plan:
     sources: list[str]
     #: every report's description, for the index page (no config re-read after a run)
     descriptions: dict[str, str] = field(default_factory=dict)
+    #: seconds of lease the process executing the run keeps renewing in the run log
+    #: (scheduled runs: a run whose lease lapses is known to be lost); None: no lease
+    lease: float | None = None
 
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..config import Config
 from . import params as P
-from .kernel import read_sidecar
+from .kernel import read_failure, read_sidecar
 from .model import RUNNING, Plan, RunResult, shown
 from .plan import plan
 from .publish import point_latest, publish, staging_dir, sweep_staging
@@ -71,14 +71,60 @@ def execute_plan(pl: Plan, kernels: Any, *, progress: bool = False) -> RunResult
     runlog = RunLog(pl.runlog)
     started = time.time()
     runlog.start(pl.run_id, started)
+    lease = _Lease(runlog, pl.run_id, pl.lease) if pl.lease else None
     try:
         return _execute(pl, kernels, runlog, started, progress)
     except BaseException as e:
         if runlog.get(pl.run_id).status == RUNNING:
             runlog.finish(pl.run_id, status="failed", ended_at=time.time(), duration=time.time() - started,
                           error=f"workbench failed while running the report: {type(e).__name__}: {e}",
-                          run_dir=None, report_path=None, notebook_path=None, values={}, sources=[])
+                          run_dir=None, report_path=None, notebook_path=None, values={}, sources=[],
+                          failure_class="retryable" if isinstance(e, (OSError, KeyboardInterrupt)) else "terminal")
         raise
+    finally:
+        if lease:
+            lease.stop()
+
+
+class _Lease:
+    """Renew a run's lease every third of it while this process executes the run."""
+
+    def __init__(self, runlog: RunLog, run_id: str, seconds: float):
+        import threading
+
+        self.runlog, self.run_id, self.seconds = runlog, run_id, seconds
+        self._stop = threading.Event()
+        runlog.renew_lease(run_id, time.time() + seconds)
+        self._thread = threading.Thread(target=self._loop, name=f"lease-{run_id}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                if not self.runlog.renew_lease(self.run_id, time.time() + self.seconds):
+                    return  # finished (or taken over): nothing left to hold
+            except Exception:  # a busy log: try again at the next beat
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def failure_class(outcome: Any, values_path: Path) -> str | None:
+    """'retryable' or 'terminal' for a run that did not succeed; None for one that did."""
+    if outcome.status == "succeeded":
+        return None
+    retry = outcome.retryable
+    if retry is None:
+        retry = read_failure(values_path)  # what the kernel noted about the cell's exception
+    if retry is None and outcome.ename:  # a kernel too old or broken to note it: the class by name
+        from .. import errors
+
+        cls = getattr(errors, outcome.ename, None)
+        retry = bool(getattr(cls, "retryable", False)) if isinstance(cls, type) else outcome.ename in (
+            "ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ConnectionAbortedError",
+            "BrokenPipeError")
+    return "retryable" if retry else "terminal"
 
 
 def _execute(pl: Plan, kernels: Any, runlog: RunLog, started: float, progress: bool) -> RunResult:
@@ -118,7 +164,8 @@ def _execute(pl: Plan, kernels: Any, runlog: RunLog, started: float, progress: b
         except KernelStartError as e:
             last_error = e
     if outcome is None:
-        outcome = Outcome(FAILED, f"no kernel could be started ({last_error}); check the project's environment")
+        outcome = Outcome(FAILED, f"no kernel could be started ({last_error}); check the project's environment",
+                          retryable=True)
 
     executed = nbformat.read(str(output_path), as_version=4) if output_path.exists() else nb
     bound_outputs(executed)
@@ -139,11 +186,13 @@ def _execute(pl: Plan, kernels: Any, runlog: RunLog, started: float, progress: b
     if outcome.status == "succeeded":
         point_latest(report_dir, pl.run_id)
     rel = f"{pl.report}/{pl.run_id}"
+    fclass = failure_class(outcome, final / "values.jsonl")
     runlog.finish(pl.run_id, status=outcome.status, ended_at=time.time(), duration=ended - started,
                   error=outcome.error, run_dir=rel, report_path=f"{rel}/report.html",
-                  notebook_path=f"{rel}/notebook.ipynb", values=values, sources=used)
+                  notebook_path=f"{rel}/notebook.ipynb", values=values, sources=used, failure_class=fclass)
     build_index(reports_dir, runlog, pl.descriptions or {pl.report: pl.description})
-    return RunResult(pl.run_id, pl.report, outcome.status, shown_params, outcome.error, ended - started, final, values)
+    return RunResult(pl.run_id, pl.report, outcome.status, shown_params, outcome.error, ended - started, final, values,
+                     failure_class=fclass)
 
 
 def run_report(target: str | os.PathLike[str], params: dict[str, Any] | None = None, *,

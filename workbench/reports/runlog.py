@@ -327,14 +327,97 @@ class RunLog:
             rows = db.execute("select id, pid from runs where status in (?, ?) and host = ?",
                               (QUEUED, RUNNING, host)).fetchall()
         dead = [rid for rid, pid in rows if not pid_alive(pid)]
-        for rid in dead:
+        for rid in dead:  # a process that died is the world in the way: worth another attempt
             self._write(
-                "update runs set status='failed', ended_at=coalesce(ended_at, ?), "
+                "update runs set status='failed', ended_at=coalesce(ended_at, ?), failure_class='retryable', "
+                "lease_until=null, "
                 "error='the run was interrupted: its process died (killed or crashed) before it finished' "
                 "where id=? and status in (?, ?)",
                 (time.time(), rid, QUEUED, RUNNING),
             )
         return dead
+
+    def expire_leases(self, now: float | None = None) -> list[str]:
+        """Mark running runs whose lease lapsed as failed (retryable); return their ids.
+
+        A run on this host whose process still lives keeps its row (its own timeout ends
+        it); :meth:`recover` handles this host's dead processes at once. The update is
+        conditional on the lapsed lease, so of many processes doing this only one wins a run.
+        """
+        now = time.time() if now is None else now
+        host = socket.gethostname()
+        with closing(self._connect()) as db:
+            rows = db.execute("select id, pid, host from runs where status in (?, ?) and lease_until is not null"
+                              " and lease_until < ?", (QUEUED, RUNNING, now)).fetchall()
+        lost = []
+        for rid, pid, h in rows:
+            if h == host and pid_alive(pid):
+                continue
+            with closing(self._connect()) as db:
+                db.execute("begin immediate")
+                n = db.execute(
+                    "update runs set status='failed', ended_at=?, failure_class='retryable', lease_until=null,"
+                    " error='the run was lost: the process running it stopped renewing its lease' "
+                    "where id=? and status in (?, ?) and lease_until < ?", (now, rid, QUEUED, RUNNING, now)).rowcount
+                db.execute("commit")
+            if n:
+                lost.append(rid)
+        return lost
+
+    def slot_runs(self, report: str, slot: str | dt.datetime) -> list[Run]:
+        """The attempts at ``(report, slot)``, first attempt first."""
+        with closing(self._connect()) as db:
+            return [_row(r) for r in db.execute(f"select {COLUMNS} from runs where report=? and slot=? order by attempt",
+                                                (report, slot_text(slot)))]
+
+    def claims(self, report: str, since: str | None = None) -> dict[str, tuple[str, float]]:
+        """``slot -> (run id, claimed at)`` of the report's claimed slots (from ``since``, a slot text, on)."""
+        sql, args = "select slot, run_id, claimed_at from slots where report=?", (report,)
+        if since is not None:
+            sql, args = sql + " and slot >= ?", (report, since)
+        with closing(self._connect()) as db:
+            return {r[0]: (r[1], r[2]) for r in db.execute(sql, args)}
+
+    def last_claim(self, report: str) -> str | None:
+        """The report's latest claimed slot (UTC text), or None."""
+        with closing(self._connect()) as db:
+            r = db.execute("select max(slot) from slots where report=?", (report,)).fetchone()
+        return r[0] if r else None
+
+    def claim_attempt(self, run_id: str, report: str, slot: str | dt.datetime, notebook: str,
+                      parameters: dict[str, Any], *, trigger: str,
+                      may: Callable[[Run | None, float | None], bool], lease: float | None = None) -> int | None:
+        """Add the next attempt at a claimed slot if ``may(latest attempt, claimed_at)`` says so.
+
+        All in one ``begin immediate`` transaction: of many processes deciding together
+        that a slot needs another attempt (a retry, a rerun, a claim whose claimer died
+        before adding its run), exactly one adds it. Returns the new attempt's number.
+        """
+        if trigger not in TRIGGERS:
+            raise UsageError(f"unknown run trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
+        key = slot_text(slot)
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            try:
+                r = db.execute(f"select {COLUMNS} from runs where report=? and slot=? order by attempt desc limit 1",
+                               (report, key)).fetchone()
+                c = db.execute("select claimed_at from slots where report=? and slot=?", (report, key)).fetchone()
+                latest = _row(r) if r else None
+                if c is None or not may(latest, c[0]):
+                    db.execute("rollback")
+                    return None
+                attempt = latest.attempt + 1 if latest else 1
+                now = time.time()
+                db.execute(
+                    "insert into runs (id, report, notebook, parameters, status, pid, host, queued_at,"
+                    ' slot, attempt, "trigger", lease_until) values (?,?,?,?,?,?,?,?,?,?,?,?)',
+                    (run_id, report, notebook, json.dumps(parameters), RUNNING, os.getpid(), socket.gethostname(),
+                     now, key, attempt, trigger, None if lease is None else now + lease))
+            except BaseException:
+                db.execute("rollback")
+                raise
+            db.execute("commit")
+            return attempt
 
     def live_ids(self) -> set[str]:
         with closing(self._connect()) as db:

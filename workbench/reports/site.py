@@ -67,13 +67,39 @@ def _trends(runs: list[Run]) -> str:
     return f'<table class="trends">{"".join(rows)}</table>' if rows else ""
 
 
+SCHEDULES_FILE = ".schedules.json"  # written by the scheduler after each pass
+
+
+def _schedules(reports_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((reports_dir / SCHEDULES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _schedule_block(info: dict[str, Any] | None) -> str:
+    """Schedule, next slot, missed and failed slots of a scheduled report (from the scheduler's last pass)."""
+    if not info:
+        return ""
+    parts = [f"<b>schedule</b> <code>{html.escape(info.get('schedule') or '')}</code> "
+             f"({html.escape(info.get('timezone') or 'UTC')})",
+             f"<b>next slot</b> {html.escape(info.get('next_local') or '—')}"]
+    missed, failed = info.get("missed") or [], info.get("failed") or []
+    if missed:
+        parts.append(f'<span class="err"><b>missed</b> {len(missed)}: {html.escape(", ".join(missed[-5:]))}</span>')
+    if failed:
+        parts.append(f'<span class="err"><b>failed slots</b> {len(failed)}: {html.escape(", ".join(failed[-5:]))}</span>')
+    return f'<p class="sched">{" · ".join(parts)}</p>'
+
+
 def build_index(reports_dir: Path, runlog: RunLog, descriptions: dict[str, str] | None = None) -> Path:
     """Write ``index.html`` in ``reports_dir`` and return its path."""
     descriptions = descriptions or {}
+    schedules = _schedules(reports_dir)
     by_report: dict[str, list[Run]] = defaultdict(list)
     for run in runlog.runs():
         by_report[run.report].append(run)
-    names = sorted(set(by_report) | set(descriptions))
+    names = sorted(set(by_report) | set(descriptions) | set(schedules))
     sections = []
     for name in names:
         runs = by_report.get(name, [])
@@ -97,7 +123,7 @@ def build_index(reports_dir: Path, runlog: RunLog, descriptions: dict[str, str] 
         sections.append(
             f'<section id="{html.escape(name)}"><h2>{html.escape(name)} {status}</h2>'
             f"<p>{html.escape(descriptions.get(name, ''))}{latest_link}</p>"
-            f"{_trends(runs)}{table}</section>"
+            f"{_schedule_block(schedules.get(name))}{_trends(runs)}{table}</section>"
         )
     body = "".join(sections) or "<p>No reports yet. Run one with <code>workbench run NAME</code>.</p>"
     page = f"""<!doctype html>

@@ -24,6 +24,11 @@ class Outcome:
     status: str
     error: str | None = None
     failed_cell: int | None = None  # index of the cell that failed, in the executed notebook
+    retryable: bool | None = None   # None: decided by what the kernel recorded about its exception
+    ename: str | None = None        # the exception class name of a cell that raised
+
+#: Seconds a timed-out kernel gets to stop after SIGINT before its process group is killed.
+INTERRUPT_GRACE = 5.0
 
 
 def _engine() -> type:
@@ -67,10 +72,13 @@ def execute(input_path: Path, output_path: Path, kernel: RunKernel, *, cell_time
         _ENGINE = _engine()
     client = kernel.connect(start_timeout)  # KernelStartError: nothing ran yet
     fired = threading.Event()
+    done = threading.Event()
 
     def stop() -> None:
         fired.set()
-        kernel.kill()
+        kernel.interrupt()
+        if not done.wait(INTERRUPT_GRACE):
+            kernel.kill()  # the whole process group: native code does not get to run on
 
     timer = threading.Timer(run_timeout, stop) if run_timeout else None
     if timer:
@@ -85,26 +93,34 @@ def execute(input_path: Path, output_path: Path, kernel: RunKernel, *, cell_time
         )
         return Outcome(SUCCEEDED)
     except PapermillExecutionError as e:
+        if fired.is_set():
+            return Outcome(TIMED_OUT, f"the run took longer than its timeout ({run_timeout:g} s) and was stopped; "
+                                      "raise --timeout or make the notebook faster", e.cell_index, False)
         where = "a cell"
         if e.cell_index is not None:
             where = f"cell {e.cell_index + (0 if e.cell_index < injected_at else -1) + 1} of the notebook"
-        return Outcome(FAILED, f"{e.ename}: {_first_line(e.evalue)} ({where})", e.cell_index)
+        return Outcome(FAILED, f"{e.ename}: {_first_line(e.evalue)} ({where})", e.cell_index, None, e.ename)
     except CellTimeoutError:
+        if fired.is_set():  # the run's timeout fired first (its interrupt ends the cell too)
+            return Outcome(TIMED_OUT, f"the run took longer than its timeout ({run_timeout:g} s) and was stopped; "
+                                      "raise --timeout or make the notebook faster", retryable=False)
         return Outcome(TIMED_OUT, f"a cell ran longer than the cell timeout ({cell_timeout:g} s); "
-                                  "raise --cell-timeout or make the cell faster")
+                                  "raise --cell-timeout or make the cell faster", retryable=False)
     except DeadKernelError:
         if fired.is_set():
             return Outcome(TIMED_OUT, f"the run took longer than its timeout ({run_timeout:g} s) and was stopped; "
-                                      "raise --timeout or make the notebook faster")
+                                      "raise --timeout or make the notebook faster", retryable=False)
         return Outcome(FAILED, "the kernel died while running the notebook (killed, out of memory, "
-                               "or os._exit in a cell)")
+                               "or os._exit in a cell)", retryable=True)
     except KernelStartError:
         raise
     except Exception as e:  # nbclient/zmq trouble mid-run: still a failed run, with the reason
         if fired.is_set():
-            return Outcome(TIMED_OUT, f"the run took longer than its timeout ({run_timeout:g} s) and was stopped")
-        return Outcome(FAILED, f"{type(e).__name__}: {_first_line(str(e))}")
+            return Outcome(TIMED_OUT, f"the run took longer than its timeout ({run_timeout:g} s) and was stopped",
+                           retryable=False)
+        return Outcome(FAILED, f"{type(e).__name__}: {_first_line(str(e))}", retryable=True)
     finally:
+        done.set()
         if timer:
             timer.cancel()
         client.stop_channels()

@@ -25,6 +25,7 @@ PR_SET_PDEATHSIG = 1
 
 
 def _become_kernel(req: dict) -> None:
+    os.setsid()  # its own process group: a timeout kills the kernel and whatever it started
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

@@ -103,16 +103,23 @@ class RunKernel(AsyncKernelManager):
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]
         self.kill()
 
-    def _signal(self, sig: int) -> None:
+    def _signal(self, sig: int, group: bool = False) -> None:
         try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
+            if group and os.getpgid(self.pid) == self.pid:  # the kernel leads its own group
+                os.killpg(self.pid, sig)
+            else:
+                os.kill(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
             pass
 
+    def interrupt(self) -> None:
+        """SIGINT the kernel (a KeyboardInterrupt in the running cell)."""
+        self._signal(signal.SIGINT)
+
     def kill(self) -> None:
-        """SIGKILL the kernel and remove its files; never waits for it."""
+        """SIGKILL the kernel's process group (the kernel and what it started) and remove its files; never waits."""
         self._killed = True
-        self._signal(signal.SIGKILL)
+        self._signal(signal.SIGKILL, group=True)
         if self._kc is not None and self._kc.channels_running:
             self._kc.stop_channels()
         if self._popen is not None:  # reap our own child off the critical path
