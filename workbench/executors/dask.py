@@ -88,8 +88,36 @@ def _worker_kernels(cwd: str, env: dict[str, str], ahead: int) -> Any:
     with _kernels_lock:
         ks = _kernels.get(key)
         if ks is None:
-            ks = _kernels[key] = ForkedKernels(cwd, env, ahead=ahead)
+            # The server imports pandas, plotly, duckdb while this process imports papermill
+            # and nbconvert (a local pool worker inherits those from its parent; a Dask
+            # worker imports them on its first run): side by side, not one after the other.
+            made: dict[str, Any] = {}
+
+            def start() -> None:
+                try:
+                    made["kernels"] = ForkedKernels(cwd, env, ahead=ahead)
+                except BaseException as e:  # noqa: BLE001 - raised below, in the task
+                    made["error"] = e
+
+            starter = threading.Thread(target=start, name="workbench-forkserver-start", daemon=True)
+            starter.start()
+            _preload()
+            starter.join()
+            if "error" in made:
+                raise made["error"]
+            ks = _kernels[key] = made["kernels"]
         return ks
+
+
+def _preload() -> None:
+    try:
+        import nbconvert  # noqa: F401
+        import papermill  # noqa: F401
+
+        from ..reports import render  # noqa: F401
+        from ..reports.execute import engine  # noqa: F401
+    except Exception:  # noqa: BLE001 - an optimisation only: the run imports them again and says why
+        pass
 
 
 def _run_on_worker(pl: Plan, notebook: bytes, root: str, env: dict[str, str]) -> dict[str, Any]:
