@@ -1,8 +1,8 @@
 """The Dask executor against a real cluster: a ``dask scheduler`` and two ``dask worker``
 processes of this venv on 127.0.0.1, started by this module and ended by its last test.
 
-The workers run with a temp folder of their own (``TMPDIR``), and the tests check that
-what they executed there came back to the caller's ``reports/`` as bytes: the caller
+The workers run with a scratch folder of their own (``WORKBENCH_DASK_SCRATCH``), and the
+tests check that what they executed there came back to the caller's ``reports/`` as bytes: the caller
 publishes and logs, the worker writes nothing of the caller's. A worker killed with
 SIGKILL mid-run (both ways Dask reports it: a rerun on another worker, ``KilledWorker``)
 leaves the run failed with that reason, retryable, unpublished, never ``running``, and
@@ -68,7 +68,8 @@ def worker_tmp():
 def cluster(tmp_path_factory, worker_tmp):
     pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     c = LocalDaskCluster(tmp_path_factory.mktemp("cluster"), workers=2,
-                         env={"PYTHONPATH": pythonpath, "TMPDIR": str(worker_tmp)})
+                         env={"PYTHONPATH": pythonpath, "TMPDIR": str(worker_tmp),
+                              "WORKBENCH_DASK_SCRATCH": str(worker_tmp)})
     yield c
     c.close()
 

@@ -10,12 +10,13 @@ What goes where (workers need not share the caller's filesystem):
   run ``running`` when a worker says it started, and, when the result comes back,
   publishes it (staging folder, one atomic rename, ``latest``), finishes the run's row
   and rebuilds the index: the same steps, in the same order, as a local run.
-* A **worker** gets the plan and the notebook's bytes, executes into a temp folder of its
-  own (a throwaway run log there too), and returns the executed notebook, the rendered
-  HTML, ``params.json``, the recorded values and the outcome as bytes and plain data. It
-  writes nothing of the caller's. Its kernels run in ``root`` when that folder exists on
-  the worker (the project's data, for notebooks that read relative paths), else in the
-  temp folder; each worker process keeps one warm kernel fork server, as a local pool
+* A **worker** gets the plan and the notebook's bytes, executes into a scratch folder of
+  its own (a throwaway run log there too; ``$WORKBENCH_DASK_SCRATCH``, else ``/dev/shm``),
+  and returns the executed notebook, the rendered HTML, ``params.json``, the recorded
+  values and the outcome as bytes and plain data. It writes nothing of the caller's.
+  Its kernels run in ``root`` when that folder exists on the worker (the project's data,
+  for notebooks that read relative paths; ``env`` names the config, which the worker
+  must have too if notebooks query sources), else in the scratch folder; each worker process keeps one warm kernel fork server, as a local pool
   worker does. Run workers with ``--nthreads 1`` (a run is a process of its own already).
 
 Exactly once, on an at-least-once engine:
@@ -120,12 +121,26 @@ def _preload() -> None:
         pass
 
 
+#: Where a worker executes a run (a folder per run, removed when its bytes are packed).
+SCRATCH_ENV = "WORKBENCH_DASK_SCRATCH"
+
+
+def _scratch_base() -> str | None:
+    """``$WORKBENCH_DASK_SCRATCH``, else ``/dev/shm`` (the run's fsyncs cost nothing on tmpfs,
+    and the folder lives only until its bytes are packed), else the temp folder."""
+    if os.environ.get(SCRATCH_ENV):
+        return os.environ[SCRATCH_ENV]
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _run_on_worker(pl: Plan, notebook: bytes, root: str, env: dict[str, str]) -> dict[str, Any]:
     """One run on a Dask worker: execute into a temp folder, return everything as data."""
     from distributed import Event, get_worker
 
     from ..reports.run import execute_plan
 
+    t0 = time.perf_counter()
     worker = get_worker()
     started = Event(_started_event(pl.run_id))
     if started.is_set():  # Dask runs it again because the worker that was running it died
@@ -133,8 +148,9 @@ def _run_on_worker(pl: Plan, notebook: bytes, root: str, env: dict[str, str]) ->
     started.set()
     worker.log_event(TOPIC, {"run_id": pl.run_id, "event": "started", "worker": worker.address,
                              "pid": os.getpid(), "at": time.time()})
+    t1 = time.perf_counter()
 
-    tmp = Path(tempfile.mkdtemp(prefix="wb-dask-"))
+    tmp = Path(tempfile.mkdtemp(prefix="wb-dask-", dir=_scratch_base()))
     try:
         nb_path = tmp / "notebook" / Path(pl.notebook).name
         nb_path.parent.mkdir()
@@ -151,12 +167,15 @@ def _run_on_worker(pl: Plan, notebook: bytes, root: str, env: dict[str, str]) ->
             return {"run_id": pl.run_id, "status": FAILED, "error": row.error if row else f"{type(e).__name__}: {e}",
                     "started_at": row.started_at if row else None, "duration": row.duration if row else None,
                     "values": {}, "sources": [], "files": {}, "worker": worker.address}
+        t2 = time.perf_counter()
         row = log.get(pl.run_id)
         run_dir = Path(local.reports_dir) / (row.run_dir or "")
         files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()} if row.run_dir else {}
         return {"run_id": pl.run_id, "status": row.status, "error": row.error, "started_at": row.started_at,
                 "duration": row.duration, "values": row.values, "sources": row.sources, "files": files,
-                "worker": worker.address}
+                "worker": worker.address,
+                # seconds: claiming the run on the scheduler, executing, packing the result
+                "phases": {"claim": t1 - t0, "execute": t2 - t1, "pack": time.perf_counter() - t2}}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
