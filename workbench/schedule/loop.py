@@ -44,7 +44,7 @@ from ..executors import get_executor
 from ..reports.model import Plan, RunResult, shown
 from ..reports.plan import new_run_id, plan, resolve
 from ..reports.publish import write_atomic
-from ..reports.run import kernel_env, startup
+from ..reports.run import startup
 from ..reports.runlog import RUNNING, Run, RunLog, slot_text
 from . import retry as R
 from .cron import Schedule, slot_value
