@@ -17,8 +17,9 @@ from ..lazy import lazy
 if TYPE_CHECKING:
     from .base import Executor
 
-__getattr__, __dir__ = lazy(__name__, {"run_many": ".local", "LocalExecutor": ".local", "Executor": ".base"})
-__all__ = ["run_many", "LocalExecutor", "Executor", "get_executor", "check_spec"]
+__getattr__, __dir__ = lazy(__name__, {"run_many": ".local", "LocalExecutor": ".local", "Executor": ".base",
+                                      "DaskExecutor": ".dask"})
+__all__ = ["run_many", "LocalExecutor", "DaskExecutor", "Executor", "get_executor", "check_spec"]
 
 
 def check_spec(spec: str | None) -> str | None:

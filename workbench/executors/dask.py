@@ -295,10 +295,13 @@ class DaskExecutor:
             try:
                 payload = fut.result()
             except Exception as e:  # noqa: BLE001 - KilledWorker, a lost scheduler, a bug of ours on the worker
+                from distributed import KilledWorker
+
                 detail = f"{type(e).__name__}: {e}".strip()
-                error = WORKER_DIED.format(detail=detail) if type(e).__name__ == "KilledWorker" else (
-                    f"the run failed on the Dask cluster: {detail}")
-                self._record_lost(run_id, error, "retryable")
+                if isinstance(e, KilledWorker):  # a worker died with it more than allowed-failures times
+                    self._record_lost(run_id, WORKER_DIED.format(detail=detail), "retryable")
+                else:  # not ours to classify: the scheduler's rules decide
+                    self._record_lost(run_id, f"the run failed on the Dask cluster: {detail}", None)
                 return
             if payload.get("worker_died"):
                 self._record_lost(run_id, WORKER_DIED.format(detail="Dask started it again on "
