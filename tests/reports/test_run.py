@@ -212,3 +212,31 @@ def test_a_kernel_that_fails_to_start_is_replaced(project, kernels):
     source = FirstOneDead()
     res = run_report(str(NB / "noparams.ipynb"), config=project, kernels=source, progress=False)
     assert res.ok and source.handed == 2
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_published_params_json_names_no_staging_path(project, kernels):
+    """params.json is written in the staging folder, which is renamed on publish: what it
+    names must be found from the published run folder (the kernel still read the values
+    path while the run was staged: the values arrive)."""
+    res = run(project, kernels, "echo", {"day": "2026-11-05"})
+    assert res.ok, res.error
+    assert res.values == {"rows": 10, "region": "US"}  # recorded through the path params.json names
+    data = json.loads((res.run_dir / "params.json").read_text())
+    assert not [s for s in _strings(data) if ".staging-" in s]
+    values = Path(data["run"]["values_path"])
+    resolved = values if values.is_absolute() else res.run_dir / values
+    assert resolved.resolve() == (res.run_dir / "values.jsonl").resolve() and resolved.is_file()
+    assert '"rows"' in resolved.read_text()
+    assert Path(data["notebook"]).is_file()
+    assert not list(res.run_dir.parent.glob(".staging-*"))

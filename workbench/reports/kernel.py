@@ -35,7 +35,8 @@ def begin(params_path: str) -> dict[str, Any]:
 
     global _sidecar
     data = json.loads(Path(params_path).read_text(encoding="utf-8"))
-    _sidecar = data["run"]["values_path"]
+    values = Path(data["run"]["values_path"])  # relative to params.json's folder (older runs: absolute)
+    _sidecar = str(values if values.is_absolute() else Path(params_path).resolve().parent / values)
     os.environ[SIDECAR_ENV] = _sidecar
     lineage.subscribe(note_source)  # the header lists the sources the run's queries used
     return decode(data["parameters"])
