@@ -255,3 +255,48 @@ def test_browse_sources_schemas_tables_columns(setup):
     assert b.preview.value.count("<tr>") == 20
     labels = [label for label, _ in b.tables.options]
     assert any(label.startswith(name) for label in labels)
+
+
+def test_category_axes_keep_one_slot_per_group(sqlite_project):  # noqa: F811
+    """A category axis merges equal labels: a NULL group and the text 'NULL', or ids beyond
+    2**53 made floats, would share one slot (stacked or overlaid, silently). Every group
+    the database returns keeps its own bar, with its own value, in every chart kind."""
+    w = Workbench(sqlite_project / "workbench.toml")
+    big = 2 ** 53
+    things = pd.DataFrame({
+        "place": ["NULL", None, "a", "a", "b", None, None, "NULL", "a"],
+        "kind": ["x", "x", "x", "y", "y", "y", None, "y", "y"],
+        "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        "id": pd.array([big, big + 1, big + 1, 1, 1, 1, 2, 2, 2], dtype="int64"),
+    })
+
+    def label(v):
+        return "NULL" if v is None else '"NULL"' if v == "NULL" else str(v)
+
+    def rows(df):
+        return [tuple(None if pd.isna(v) else v for v in r) for r in df.itertuples(index=False)]
+
+    groups = rows(w.sql("select place, count(*) as n from things group by place"))
+    want = {label(p): n for p, n in groups}
+    fig = chart(things, "bar", x="place", workbench=w)
+    (bars,) = fig.data
+    assert len(bars.x) == len(set(bars.x)) == len(groups) == 4
+    assert dict(zip(bars.x, bars.y)) == want
+
+    split = rows(w.sql("select place, kind, count(*) as n from things group by all"))
+    fig = chart(things, "bar", x="place", color="kind", workbench=w)
+    got = {}
+    for tr in fig.data:
+        assert len(tr.x) == len(set(tr.x)), tr.x  # one bar per x within each colour
+        got.update({(x, tr.name): y for x, y in zip(tr.x, tr.y)})
+    assert got == {(label(p), "NULL" if k is None else k): n for p, k, n in split}
+    assert fig.layout.xaxis.categoryorder == "total descending"
+
+    fig = chart(things, "box", x="place", y="v", workbench=w)
+    assert sorted(fig.data[0].x) == sorted(want)
+
+    ids = rows(w.sql("select id, count(*) as n from things group by id"))
+    fig = chart(things, "bar", x="id", workbench=w)
+    assert fig.layout.xaxis.type == "category"  # 2**53 and 2**53 + 1 are one float
+    assert dict(zip(fig.data[0].x, fig.data[0].y)) == {str(i): n for i, n in ids}
+    w.close()
