@@ -300,3 +300,38 @@ def test_category_axes_keep_one_slot_per_group(sqlite_project):  # noqa: F811
     assert fig.layout.xaxis.type == "category"  # 2**53 and 2**53 + 1 are one float
     assert dict(zip(fig.data[0].x, fig.data[0].y)) == {str(i): n for i, n in ids}
     w.close()
+
+
+def test_preview_grid_is_typed_and_its_headers_sort_in_the_database(setup):
+    w, table, c, full = setup
+    e = explore(table, static=False, workbench=w)
+    names = e.target.relation.names
+    button = e.headers[names.index(c["num"])]
+    button.click()  # ascending, over the whole table: the first row holds the minimum
+    assert f'order by "{c["num"]}" asc nulls last' in e.query.sql and e.page == 0
+    assert button.description.endswith("▲") and e.sort.value == c["num"] and not e.descending.value
+    first = e.target.run(e.query)[c["num"]].iloc[0]
+    assert first == full[c["num"]].min()
+    button.click()
+    assert f'order by "{c["num"]}" desc nulls last' in e.query.sql and button.description.endswith("▼")
+    assert e.target.run(e.query)[c["num"]].iloc[0] == full[c["num"]].max()
+    button.click()
+    assert "order by" not in e.query.sql and e.sort.value is None and button.description == c["num"]
+    # every header is as wide as its column: the widths are the table's <col> widths
+    cols = [int(v) for v in __import__("re").findall(r'<col style="width:(\d+)px">', e.table.value)]
+    assert cols == [int(b.layout.width.removesuffix("px")) for b in e.headers]
+    page = e.table.value
+    assert '<td class="wb-num">' in page  # numbers right-aligned (NULLs: test_grid_cells_are_typed)
+
+
+def test_grid_cells_are_typed(sqlite_project):  # noqa: F811
+    from workbench.notebook.exploring.widgets import _table_html
+
+    w = Workbench(sqlite_project / "workbench.toml")
+    df = w.sql("select * from (values (1, true, 'a<b', 1.5), (null, false, null, null)) t(n, b, s, f)")
+    page = _table_html(df)
+    rows = page.split("<tbody>")[1]
+    assert rows.count("<tr>") == 2
+    assert '<td class="wb-num">1</td><td class="wb-bool">true</td><td>a&lt;b</td><td class="wb-num">1.5</td>' in rows
+    assert '<td class="wb-bool">false</td>' in rows and rows.count('class="wb-null">NULL</span>') == 3
+    w.close()
