@@ -324,7 +324,7 @@ def report(results: list[dict], rows: int) -> str:
     base = by.get(BASELINE, {}).get("seconds")
     floor = by.get(FLOOR, {}).get("seconds")
     head = (f"{'method':36} {'wall s':>7} {'cpu s':>6} {'rows/s':>10} {'RSS MB':>7} {'df MB':>6} "
-            f"{'vs base':>8} {'vs psql':>8}  types")
+            f"{'vs base':>8} {'vs psql':>8} {'budget':>7}  types")
     lines = [head, "-" * len(head)]
     for r in results:
         if "error" in r:
@@ -332,11 +332,13 @@ def report(results: list[dict], rows: int) -> str:
             continue
         s = r["seconds"]
         df_mb = f"{r['df_bytes'] / 1e6:6.0f}" if "df_bytes" in r else f"{'-':>6}"
+        # the memory budget of issue 12: peak RSS within 1.5 x the frame + 150 MB
+        budget = f"{r['rss_mb'] / (1.5 * r['df_bytes'] / 1e6 + 150):6.2f}x" if "df_bytes" in r else f"{'-':>7}"
         c = r.get("checks")
         types = "-" if c is None else ("faithful" if all(c.values()) else "lost: " + ",".join(k for k, v in c.items() if not v))
         lines.append(
             f"{r['method']:36} {s:7.2f} {r['cpu']:6.2f} {rows / s:10,.0f} {r['rss_mb']:7.0f} {df_mb} "
-            f"{(f'{base / s:7.1f}x') if base else '       -'} {(f'{s / floor:8.2f}') if floor else '       -'}  {types}"
+            f"{(f'{base / s:7.1f}x') if base else '       -'} {(f'{s / floor:8.2f}') if floor else '       -'} {budget}  {types}"
         )
     return "\n".join(lines)
 

@@ -83,10 +83,34 @@ CELLS_STATE = """() => {
 }"""
 
 
-def test_tour_notebook_runs_in_jupyterlab(lab):
+GRID_STATE = """() => {
+  const ex = document.querySelector('.wb-explorer');
+  if (!ex) return null;
+  const heads = [...ex.querySelectorAll('.wb-grid-head button')];
+  const table = ex.querySelector('.wb-grid table');
+  if (!table || !heads.length) return null;
+  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right}; };
+  const rows = [...table.querySelectorAll('tbody tr')];
+  const first = rows.length ? [...rows[0].children] : [];
+  const column = {};
+  heads.forEach((h, i) => { column[h.textContent.replace(/ [▲▼]$/, '').trim()] =
+    rows.map(r => r.children[i].textContent.trim()); });
+  const num = heads.findIndex(h => h.textContent.trim().startsWith('latitude'));
+  return {
+    headers: heads.map(box), cells: first.map(box), rows: rows.length, column,
+    sorted: (heads.find(h => /[▲▼]$/.test(h.textContent.trim())) || {textContent: ''}).textContent.trim() || null,
+    numericRight: rows.length > 0 && getComputedStyle(rows[0].children[num]).textAlign === 'right'
+      && getComputedStyle(heads[num]).textAlign === 'right',
+    nullCells: ex.querySelectorAll('.wb-grid td .wb-null').length,
+  };
+}"""
+
+
+def test_tour_notebook_runs_in_jupyterlab(lab, sqlite_project):
     from playwright.sync_api import sync_playwright
 
     url, token = lab
+    lab_root = sqlite_project
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=require_chromium(), args=[
@@ -112,6 +136,19 @@ def test_tour_notebook_runs_in_jupyterlab(lab):
             state = page.evaluate(CELLS_STATE)
             explorer_tabs = page.locator(".wb-explorer .lm-TabBar-tab").all_inner_texts()
             charts = page.locator(".js-plotly-plot").count()
+            grid_before = page.evaluate(GRID_STATE)
+            explorer = page.locator(".wb-explorer").first
+            sorted_pages = []
+            for _ in range(2):  # ascending, then descending
+                explorer.locator(".wb-grid-head button", has_text="latitude").click()
+                page.wait_for_function(
+                    f"() => {{ const g = ({GRID_STATE})(); if (!g) return false; "
+                    f"const v = g.column.latitude.map(Number), s = {1 if not sorted_pages else -1}; "
+                    f"return g.sorted === 'latitude' + {json.dumps(' ▲' if not sorted_pages else ' ▼')} && "
+                    "v.every((x, i) => i === 0 || s * (x - v[i - 1]) >= 0); }",
+                    timeout=30_000)
+                sorted_pages.append(page.evaluate(GRID_STATE))
+            explorer.screenshot(path=str(ARTIFACTS / "explore-widget-sorted.png"))
         finally:
             browser.close()
     errors = [o for c in state["cells"] for o in c["outputs"]
@@ -119,3 +156,23 @@ def test_tour_notebook_runs_in_jupyterlab(lab):
     assert not errors, json.dumps(errors)[:2000]
     assert [t.strip() for t in explorer_tabs[:4]] == ["Preview", "Profile", "Chart", "SQL"]
     assert charts >= 4
+
+    # the preview grid: each header sits over its own column, and a click sorts in the database
+    for grid in (grid_before, *sorted_pages):
+        assert grid["headers"] and len(grid["headers"]) == len(grid["cells"])
+        for h, c in zip(grid["headers"], grid["cells"]):
+            assert abs(h["left"] - c["left"]) <= 1.5 and abs(h["right"] - c["right"]) <= 1.5, \
+                list(zip(grid["headers"], grid["cells"]))
+        assert grid["rows"] == 50
+    assert grid_before["numericRight"] and grid_before["nullCells"] > 0
+    assert set(grid_before["column"]["is_public"]) <= {"true", "false"}
+    import sqlite3
+
+    db = sqlite3.connect(lab_root / "data" / "app.db")
+    lo, hi = db.execute("select min(latitude), max(latitude) from photos").fetchone()
+    db.close()
+    up, down = (page_["column"]["latitude"] for page_ in sorted_pages)
+    # the first page of the whole table's order (not the page on screen re-sorted), NULLs last
+    assert float(up[0]) == lo and float(down[0]) == hi
+    assert [float(v) for v in up] == sorted(float(v) for v in up)
+    assert [float(v) for v in down] == sorted((float(v) for v in down), reverse=True)

@@ -257,3 +257,83 @@ def test_browse_sources_schemas_tables_columns(setup):
     assert b.preview.value.count("<tr>") == 20
     labels = [label for label, _ in b.tables.options]
     assert any(label.startswith(name) for label in labels)
+
+
+def test_category_axes_keep_one_slot_per_group(sqlite_project):  # noqa: F811
+    """A category axis merges equal labels: a NULL group and the text 'NULL', or ids beyond
+    2**53 made floats, would share one slot (stacked or overlaid, silently). Every group
+    the database returns keeps its own bar, with its own value, in every chart kind."""
+    w = Workbench(sqlite_project / "workbench.toml")
+    big = 2 ** 53
+    things = pd.DataFrame({
+        "place": ["NULL", None, "a", "a", "b", None, None, "NULL", "a"],
+        "kind": ["x", "x", "x", "y", "y", "y", None, "y", "y"],
+        "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        "id": pd.array([big, big + 1, big + 1, 1, 1, 1, 2, 2, 2], dtype="int64"),
+    })
+
+    def label(v):
+        return "NULL" if v is None else '"NULL"' if v == "NULL" else str(v)
+
+    def rows(df):
+        return [tuple(None if pd.isna(v) else v for v in r) for r in df.itertuples(index=False)]
+
+    groups = rows(w.sql("select place, count(*) as n from things group by place"))
+    want = {label(p): n for p, n in groups}
+    fig = chart(things, "bar", x="place", workbench=w)
+    (bars,) = fig.data
+    assert len(bars.x) == len(set(bars.x)) == len(groups) == 4
+    assert dict(zip(bars.x, bars.y)) == want
+
+    split = rows(w.sql("select place, kind, count(*) as n from things group by all"))
+    fig = chart(things, "bar", x="place", color="kind", workbench=w)
+    got = {}
+    for tr in fig.data:
+        assert len(tr.x) == len(set(tr.x)), tr.x  # one bar per x within each colour
+        got.update({(x, tr.name): y for x, y in zip(tr.x, tr.y)})
+    assert got == {(label(p), "NULL" if k is None else k): n for p, k, n in split}
+    assert fig.layout.xaxis.categoryorder == "total descending"
+
+    fig = chart(things, "box", x="place", y="v", workbench=w)
+    assert sorted(fig.data[0].x) == sorted(want)
+
+    ids = rows(w.sql("select id, count(*) as n from things group by id"))
+    fig = chart(things, "bar", x="id", workbench=w)
+    assert fig.layout.xaxis.type == "category"  # 2**53 and 2**53 + 1 are one float
+    assert dict(zip(fig.data[0].x, fig.data[0].y)) == {str(i): n for i, n in ids}
+    w.close()
+
+
+def test_preview_grid_is_typed_and_its_headers_sort_in_the_database(setup):
+    w, table, c, full = setup
+    e = explore(table, static=False, workbench=w)
+    names = e.target.relation.names
+    button = e.headers[names.index(c["num"])]
+    button.click()  # ascending, over the whole table: the first row holds the minimum
+    assert f'order by "{c["num"]}" asc nulls last' in e.query.sql and e.page == 0
+    assert button.description.endswith("▲") and e.sort.value == c["num"] and not e.descending.value
+    first = e.target.run(e.query)[c["num"]].iloc[0]
+    assert first == full[c["num"]].min()
+    button.click()
+    assert f'order by "{c["num"]}" desc nulls last' in e.query.sql and button.description.endswith("▼")
+    assert e.target.run(e.query)[c["num"]].iloc[0] == full[c["num"]].max()
+    button.click()
+    assert "order by" not in e.query.sql and e.sort.value is None and button.description == c["num"]
+    # every header is as wide as its column: the widths are the table's <col> widths
+    cols = [int(v) for v in __import__("re").findall(r'<col style="width:(\d+)px">', e.table.value)]
+    assert cols == [int(b.layout.width.removesuffix("px")) for b in e.headers]
+    page = e.table.value
+    assert '<td class="wb-num">' in page  # numbers right-aligned (NULLs: test_grid_cells_are_typed)
+
+
+def test_grid_cells_are_typed(sqlite_project):  # noqa: F811
+    from workbench.notebook.exploring.widgets import _table_html
+
+    w = Workbench(sqlite_project / "workbench.toml")
+    df = w.sql("select * from (values (1, true, 'a<b', 1.5), (null, false, null, null)) t(n, b, s, f)")
+    page = _table_html(df)
+    rows = page.split("<tbody>")[1]
+    assert rows.count("<tr>") == 2
+    assert '<td class="wb-num">1</td><td class="wb-bool">true</td><td>a&lt;b</td><td class="wb-num">1.5</td>' in rows
+    assert '<td class="wb-bool">false</td>' in rows and rows.count('class="wb-null">NULL</span>') == 3
+    w.close()

@@ -87,50 +87,26 @@ def check_matrix(df: pd.DataFrame, strict: bool = True) -> None:
     else:  # no zoned type in DuckDB's sqlite/mysql scanners: the UTC instant, naive
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00")
     assert dtypes["j"] == pa.string() and json.loads(df["j"][0]) == {"a": 1}
-    # Last, so a known boolean deviation (BOOL_AS_INT) leaves every check above in force.
-    # (Was `dtypes["b"] == pa.bool_() and x is True or x == True`: `and` binds first, so a
-    # value equal to True, such as the integer 1, passed whatever the dtype.)
-    try:
-        assert dtypes["b"] == pa.bool_(), dtypes["b"]
-        assert df["b"][0] is True or df["b"][0] is np.True_, repr(df["b"][0])  # a bool, not 1
-        assert pd.isna(df["b"][1])
-    except AssertionError as e:
-        raise BooleanNotBool(str(e)) from e
+    # BOOLEAN is bool on every kind and path (SQLite's declared BOOLEAN and MySQL's
+    # tinyint(1) included). (Was `dtypes["b"] == pa.bool_() and x is True or x == True`:
+    # `and` binds first, so a value equal to True, such as the integer 1, passed.)
+    assert dtypes["b"] == pa.bool_(), dtypes["b"]
+    assert df["b"][0] is True or df["b"][0] is np.True_, repr(df["b"][0])  # a bool, not 1
+    assert pd.isna(df["b"][1])
 
 
-class BooleanNotBool(AssertionError):
-    """The boolean column did not arrive as bool[pyarrow] (its own class, so an xfail for
-    that deviation cannot hide any other assertion of the matrix)."""
-
-
-#: (path, kind) where BOOLEAN arrives as int64, found when the check above was made able to
-#: fail. Strict xfails: the day either is fixed (or documented and tested as such), they flip.
-BOOL_AS_INT = {
-    ("hub", "sqlite"): "DuckDB's sqlite scanner reads a BOOLEAN column as int64; the README lists "
-                       "the scanner's NUMERIC and timestamp deviations, not this one",
-}
-
-
-def _expect_bool_deviation(request, path: str, url: str) -> None:
-    reason = BOOL_AS_INT.get((path, kind_of(url)))
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, raises=BooleanNotBool, reason=reason))
-
-
-def test_type_matrix_native(project, request):
+def test_type_matrix_native(project):
     w, url = project
-    _expect_bool_deviation(request, "native", url)
     check_matrix(w.sql("select * from matrix", source="app"))
 
 
-def test_type_matrix_through_hub(project, request):
+def test_type_matrix_through_hub(project):
     w, url = project
-    _expect_bool_deviation(request, "hub", url)
     df = w.sql("select * from app.matrix")
     if kind_of(url) == "mysql":
         assert df["tstz"][0] == pd.Timestamp("2026-11-01 08:00:00")  # TIMESTAMP read in UTC, naive
         df["tstz"] = df["tstz"].dt.tz_localize("UTC")
-    check_matrix(df, strict=kind_of(url) != "sqlite")
+    check_matrix(df, strict=kind_of(url) != "sqlite")  # (DuckDB's mysql scanner reads TINYINT(1) as BOOLEAN)
 
 
 @pytest.mark.parametrize("value", hostile.params())
@@ -279,3 +255,39 @@ def test_generic_sqlalchemy_path(tmp_path):
             list(src.batches("select * from nope", {}, timeout=None))
     finally:
         src.close()
+
+
+def test_sqlite_booleans_are_booleans_through_the_hub(tmp_path):
+    """DuckDB's sqlite scanner reads a declared BOOLEAN as BIGINT 0/1; the hub casts the
+    columns the SQLite catalog declares BOOLEAN/BOOL, so both paths agree."""
+    import sqlite3
+
+    db = tmp_path / "app.db"
+    con = sqlite3.connect(db)
+    con.executescript("""
+        create table flags (id integer primary key, "is ""odd"" flag" BOOLEAN, done bool not null, n integer);
+        insert into flags values (1, 1, 0, 1), (2, 0, 1, 0), (3, NULL, 1, NULL);
+        create table "plain table" (id integer primary key, title text);
+        insert into "plain table" values (1, 'a');
+        create view open_flags as select id, done from flags where not done;
+    """)
+    con.commit()
+    con.close()
+    with wb.Workbench(write_config(tmp_path, f"sqlite:///{db}")) as w:
+        hub = w.sql('select * from app.flags order by id')
+        native = w.sql('select * from flags order by id', source="app")
+        for df in (hub, native):
+            assert df['is "odd" flag'].dtype.pyarrow_dtype == pa.bool_()
+            assert df["done"].dtype.pyarrow_dtype == pa.bool_()
+            assert df["n"].dtype.pyarrow_dtype == pa.int64()  # an integer stays an integer
+        assert hub.astype(object).where(hub.notna(), None).values.tolist() == \
+            native.astype(object).where(native.notna(), None).values.tolist()
+        assert hub['is "odd" flag'].tolist()[:2] == [True, False] and pd.isna(hub['is "odd" flag'][2])
+        # a boolean in SQL, joined with the lake-free rest of the hub, under both names
+        assert w.sql("select id from app.flags where done order by id")["id"].tolist() == [2, 3]
+        assert w.sql("select count(*) as n from app.main.flags where not done")["n"][0] == 1
+        assert w.sql("select * from app.open_flags")["done"].tolist() == [False]
+        assert w.sql('select title from app."plain table"')["title"].tolist() == ["a"]
+        # the projection still reaches the scanner beneath the view
+        plan = "\n".join(w.sql("explain select done from app.flags").iloc[:, 1])
+        assert "SQLITE_SCAN" in plan and "is \"odd\" flag" not in plan.split("SQLITE_SCAN")[1]

@@ -121,3 +121,40 @@ def test_index_is_offline_and_links_work(browser, runs):
         assert h.startswith("file://") and Path(h[len("file://"):]).exists(), h
     assert blocked == [] and errors == []
     page.close()
+
+
+def test_headings_and_tables_read_clean(browser, tmp_path):
+    """No '¶' beside the headings (the anchors stay, shown on hover, and their links work),
+    and DataFrames without pandas' row numbers; a named index is data and stays."""
+    cfg = load_config(write_reports_config(tmp_path))
+    res = run_report(str(NB / "tables.ipynb"), {"rows": "6"}, config=cfg, progress=False)
+    assert res.ok, res.error
+    page, blocked, errors = open_offline(browser, res.report_path)
+    assert "¶" not in page.inner_text("main")
+    anchors = page.locator("a.anchor-link")
+    assert anchors.count() == 4
+    for i in range(anchors.count()):
+        a = anchors.nth(i)
+        assert not a.is_visible()
+        target = a.get_attribute("href")
+        assert target.startswith("#") and page.locator(f"[id='{target[1:]}']").count() == 1
+        a.locator("xpath=..").hover()  # the heading: its anchor shows
+        assert a.is_visible()
+    page.mouse.move(0, 0)
+
+    tables = page.evaluate("""() => [...document.querySelectorAll('main table.dataframe')].map(t => ({
+        head: [...t.querySelectorAll('thead tr:last-child th')].map(c => c.textContent.trim()),
+        rowHeads: [...t.querySelectorAll('tbody th')].map(c => c.textContent.trim()),
+        rows: [...t.querySelectorAll('tbody tr')].map(r => [...r.children].map(c => c.textContent.trim())),
+        after: t.parentElement.textContent.includes('500 rows')}))""")
+    assert len(tables) == 4
+    frame, filtered, grouped, long = tables
+    assert frame["head"] == ["name", "score"] and frame["rowHeads"] == []
+    assert frame["rows"] == [[f"n{i}", f"{i * 1.5:.1f}"] for i in range(6)]
+    assert filtered["head"] == ["name", "score"] and filtered["rowHeads"] == []
+    assert [r[0] for r in filtered["rows"]] == [f"n{i}" for i in range(5, 0, -1)]
+    assert grouped["rowHeads"] == ["a", "b"] and grouped["rows"] == [["a", "4"], ["b", "2"]]
+    assert long["rowHeads"] == [] and long["head"] == ["i"] and 10 <= len(long["rows"]) <= 61  # truncated
+    assert long["after"]  # pandas' "500 rows × 1 columns" stays
+    assert blocked == [] and errors == []
+    page.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -211,3 +212,63 @@ def test_a_kernel_that_fails_to_start_is_replaced(project, kernels):
     source = FirstOneDead()
     res = run_report(str(NB / "noparams.ipynb"), config=project, kernels=source, progress=False)
     assert res.ok and source.handed == 2
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_published_params_json_names_no_staging_path(project, kernels):
+    """params.json is written in the staging folder, which is renamed on publish: what it
+    names must be found from the published run folder (the kernel still read the values
+    path while the run was staged: the values arrive)."""
+    res = run(project, kernels, "echo", {"day": "2026-11-05"})
+    assert res.ok, res.error
+    assert res.values == {"rows": 10, "region": "US"}  # recorded through the path params.json names
+    data = json.loads((res.run_dir / "params.json").read_text())
+    assert not [s for s in _strings(data) if ".staging-" in s]
+    values = Path(data["run"]["values_path"])
+    resolved = values if values.is_absolute() else res.run_dir / values
+    assert resolved.resolve() == (res.run_dir / "values.jsonl").resolve() and resolved.is_file()
+    assert '"rows"' in resolved.read_text()
+    assert Path(data["notebook"]).is_file()
+    assert not list(res.run_dir.parent.glob(".staging-*"))
+
+
+def test_grid_summary_is_one_line_per_run_when_piped(project):
+    """Cron mail and CI logs: stdout a pipe, 80 columns; each run is one line with its id,
+    status, duration, parameters and report path (or error)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
+    long = "a-region-code-long-enough-to-wrap-any-80-column-table-" * 2
+
+    def grid(*args):
+        proc = subprocess.run([sys.executable, "-m", "workbench", "--config", str(project.path), "run", *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+        lines = proc.stdout.splitlines()
+        runs = [row for row in RunLog(project.runlog_path).runs() if row.id in proc.stdout]
+        return proc, lines, runs
+
+    proc, lines, runs = grid("echo", "--grid", f"region=EU,{long}", "--grid", "top_n=1,2", "-j", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert len(runs) == 4 and len(lines) == 5 and lines[-1].startswith("index: "), proc.stdout
+    for row in runs:
+        (line,) = [ln for ln in lines if ln.startswith(row.id + "  ")]
+        assert "  succeeded  " in line and f"region={row.parameters['region']}" in line
+        assert f"top_n={row.parameters['top_n']}" in line and line.endswith(f"{row.id}/report.html")
+    assert max(len(ln) for ln in lines) > 80  # long lines stay whole: nothing was wrapped
+
+    proc, lines, runs = grid(str(NB / "raises.ipynb"), "--grid", "n=1..3")
+    assert proc.returncode == 1 and len(runs) == 3 and len(lines) == 4, proc.stdout
+    for row in runs:
+        (line,) = [ln for ln in lines if ln.startswith(row.id + "  ")]
+        assert "  failed  " in line and f"n={row.parameters['n']}" in line and "boom in cell" in line

@@ -68,6 +68,20 @@ def _short(path) -> str:
 
 
 def _summary(results: list) -> None:
+    """The grid's runs: a Rich table on a terminal; one plain line per run otherwise.
+
+    Cron mail and CI logs are read as lines (and grepped); Rich would wrap its table at
+    80 columns there, spreading one run over several lines.
+    """
+    if not sys.stdout.isatty():
+        from ..secrets import one_line
+
+        for r in results:
+            detail = _short(r.report_path) if r.ok else (r.error or "")
+            duration = "-" if r.duration is None else f"{r.duration:.1f}s"
+            fields = (r.id, r.status, duration, _params_text(r.parameters) or "-", detail or "-")
+            print("  ".join(one_line(f) for f in fields), flush=True)
+        return
     table = _table(f"{len(results)} runs")
     for r in results:
         _row(table, r.id, r.status, r.duration, _params_text(r.parameters),

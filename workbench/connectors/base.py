@@ -220,6 +220,12 @@ class Attachable(ABC):
         """The ``ATTACH ... AS alias (...)`` statement, or ``None`` if there is nothing to
         attach; raises SourceError (with the fix) when the source cannot be attached."""
 
+    def scanner_casts(self) -> dict[str, dict[str, str]]:
+        """``{table: {column: duckdb_type}}``: columns DuckDB's scanner reads with another
+        type than the source declares (SQLite's BOOLEAN arrives as an integer). When not
+        empty the hub shows the source through views that cast them."""
+        return {}
+
 
 class HubBacked(ABC):
     """A source whose data lives in the hub (the warehouse file, the lake's views)."""

@@ -39,6 +39,7 @@ from .base import Attachable, HubBacked, Source, cancelled_error, timeout_error
 from .lake import LakeSource, reader_sql
 
 BATCH_ROWS = 122_880
+SCAN_SUFFIX = "$scan"  # a source shown through typed views is attached as NAME$scan beneath them
 
 
 class Hub:
@@ -115,12 +116,55 @@ class Hub:
                         con.execute(f"DETACH {quote_ident(name)}")
 
     def _attach(self, con, name: str, src: Attachable) -> None:
-        sql = src.attach_sql(quote_ident(name))
+        # typed views only over a read-only source: a writable one stays attached as is,
+        # so a write through the hub still reaches it (its scanner's types and all)
+        casts = src.scanner_casts() if src.read_only and not src.attach_per_query else {}
+        scanned = f"{name}{SCAN_SUFFIX}" if casts else name
+        sql = src.attach_sql(quote_ident(scanned))
         if sql is None:
             return
         if src.extension:
             duck.load_extension(con, src.extension)
         con.execute(sql)
+        if casts:
+            self._typed_views(con, name, scanned, casts)
+
+    def _typed_views(self, con, name: str, scanned: str, casts: Mapping[str, Mapping[str, str]]) -> None:
+        """Show the source attached as ``scanned`` under ``name`` through views that cast the
+        columns its scanner reads with the wrong type.
+
+        ``name.table`` and ``name.main.table`` work as before, and DuckDB inlines the views,
+        so projections still reach the scanner. The views live in a DuckDB file made for
+        them and attached READ_ONLY (an in-memory catalog would take writes), then unlinked
+        (the open handle keeps it readable). They are made from the catalog when the hub is
+        built: a table created later is seen after ``refresh()``.
+        """
+        import os
+        import tempfile
+
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = ? order by table_name",
+            [scanned]).fetchall()]
+        tables = {t: [d[0] for d in con.execute(  # (information_schema.columns leaves out SQLite views)
+            f"select * from {quote_ident(scanned)}.main.{quote_ident(t)} limit 0").description] for t in names}
+        folder = tempfile.mkdtemp(prefix="workbench-hub-")
+        path = os.path.join(folder, "views.duckdb")
+        building = quote_ident(f"{name}$views")
+        try:
+            con.execute(f"ATTACH {quote_literal(path)} AS {building}")
+            for table, columns in tables.items():
+                cast = casts.get(table, {})
+                select = ", ".join(f"cast({quote_ident(c)} as {cast[c]}) as {quote_ident(c)}" if c in cast
+                                   else quote_ident(c) for c in columns)
+                con.execute(f"CREATE VIEW {building}.main.{quote_ident(table)} AS "
+                            f"SELECT {select} FROM {quote_ident(scanned)}.main.{quote_ident(table)}")
+            con.execute(f"DETACH {building}")
+            con.execute(f"ATTACH {quote_literal(path)} AS {quote_ident(name)} (READ_ONLY)")
+        finally:
+            for leftover in (path, path + ".wal"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+            os.rmdir(folder)
 
     def problem(self, name: str) -> str | None:
         """Why source or dataset ``name`` is not usable in the hub, or ``None``."""
@@ -208,7 +252,9 @@ class Hub:
         if isinstance(e, duckdb.InterruptException):
             return timeout_error("hub", timeout) if timed_out else cancelled_error("hub")
         low = msg.lower()
-        if "read-only" in low or "read only" in low or "readonly" in low:
+        if ("read-only" in low or "read only" in low or "readonly" in low
+                or re.search(r"\bis not an? table\b|can only (update|delete from) base table", low)):
+            # (the last two: a write into a view of the hub: a lake dataset, typed views)
             return ReadOnlySourceError(
                 f"hub: {msg}; the hub reads every source read-only: write into the warehouse with "
                 "wb.load(...) or `workbench sync`"

@@ -153,6 +153,15 @@ class SqliteSource(Source, Attachable):
         ro = ", READ_ONLY" if self.read_only else ""
         return f"ATTACH {quote_literal(path)} AS {alias} (TYPE sqlite{ro})"
 
+    def scanner_casts(self) -> dict[str, dict[str, str]]:
+        """Columns declared BOOLEAN (or BOOL): DuckDB's sqlite scanner reads them as BIGINT
+        0/1; cast back in the hub they are booleans there too, as on this path."""
+        rows = self.frame(_BOOLEANS)
+        casts: dict[str, dict[str, str]] = {}
+        for table, column in zip(rows["table"], rows["column"]):
+            casts.setdefault(str(table), {})[str(column)] = "BOOLEAN"
+        return casts
+
     def catalog_tables(self):
         stats = self.frame("select count(*) as n from sqlite_master where name = 'sqlite_stat1'")
         return self.frame(_TABLES.format(rows=_STAT_ROWS if stats["n"].iloc[0] else "null"))
@@ -171,4 +180,6 @@ _STAT_ROWS = ("(select cast(substr(stat, 1, instr(stat || ' ', ' ') - 1) as inte
               "where s.tbl = m.name limit 1)")
 _COLUMNS = ("select name as \"column\", type, not \"notnull\" as nullable, cid + 1 as position "
             "from pragma_table_info(:table) order by cid")
+_BOOLEANS = ("select m.name as \"table\", c.name as \"column\" from sqlite_master m, pragma_table_info(m.name) c "
+             "where m.type in ('table', 'view') and upper(trim(c.type)) in ('BOOLEAN', 'BOOL') order by m.name, c.cid")
 _PRIMARY_KEY = "select name from pragma_table_info(:table) where pk > 0 order by pk"

@@ -35,10 +35,12 @@ def begin(params_path: str) -> dict[str, Any]:
 
     global _sidecar
     data = json.loads(Path(params_path).read_text(encoding="utf-8"))
-    _sidecar = data["run"]["values_path"]
+    values = Path(data["run"]["values_path"])  # relative to params.json's folder (older runs: absolute)
+    _sidecar = str(values if values.is_absolute() else Path(params_path).resolve().parent / values)
     os.environ[SIDECAR_ENV] = _sidecar
     lineage.subscribe(note_source)  # the header lists the sources the run's queries used
     _watch_failures()
+    _frames_without_row_numbers()
     return decode(data["parameters"])
 
 
@@ -73,6 +75,43 @@ def _watch_failures() -> None:
                 f.write(json.dumps({"failure": type(err).__name__, "retryable": retryable(err)}) + "\n")
 
     ip.events.register("post_run_cell", after)
+
+
+def _frames_without_row_numbers() -> None:
+    """Display this run's DataFrames without pandas' row numbers (its unnamed integer index).
+
+    An IPython formatter for every DataFrame the notebook shows (last expression or
+    ``display``), so each report table is the same, whoever made the frame. A CSS rule
+    could only hide the first column of every table, named index (a group-by's keys,
+    dates) and all; here a named or non-integer index is data and stays.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:  # by name: pandas need not be imported yet (3.x says "pandas", 2.x the module)
+        html = shell.display_formatter.formatters["text/html"]
+        for module in ("pandas", "pandas.core.frame"):
+            html.for_type_by_name(module, "DataFrame", frame_html)
+
+
+def frame_html(df: Any) -> str:
+    """``df`` as pandas' notebook HTML (same truncation options), without a row-number index."""
+    import pandas as pd
+
+    idx = df.index
+    if idx.nlevels > 1 or idx.name is not None or not pd.api.types.is_integer_dtype(idx.dtype):
+        return df._repr_html_()
+    opt = pd.get_option
+    rows = opt("display.max_rows")
+    if rows and len(df) > rows:  # pandas' rule: a frame too long for max_rows shows min_rows
+        rows = opt("display.min_rows") or rows
+    try:
+        return df.to_html(index=False, notebook=True, max_rows=rows, max_cols=opt("display.max_columns"),
+                          show_dimensions=opt("display.show_dimensions"))
+    except Exception:  # a table with its row numbers beats a report without it
+        return df._repr_html_()
 
 
 def _plain(value: Any) -> Any:

@@ -175,6 +175,8 @@ table.dataframe thead th{background:#f6f8fa}table.dataframe tbody tr:nth-child(e
 .ansi-red-fg{color:#c4312b}.ansi-green-fg{color:#116329}.ansi-blue-fg{color:#0550ae}.ansi-cyan-fg{color:#1b7c83}
 .ansi-yellow-fg{color:#7d4e00}.ansi-bold{font-weight:600}
 footer{color:#59636e;font-size:12px;margin-top:32px}
+a.anchor-link{visibility:hidden;margin-left:.3em;color:#8c959f;text-decoration:none;font-weight:400}
+:is(h1,h2,h3,h4,h5,h6):hover>a.anchor-link,a.anchor-link:focus{visibility:visible}
 """
 
 # plotly.js travels gzipped and base64-encoded (4.8 MB -> about 1.9 MB) and is unpacked

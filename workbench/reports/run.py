@@ -142,7 +142,9 @@ def _execute(pl: Plan, kernels: Any, runlog: RunLog, started: float, progress: b
     shown_params = shown(pl)
     params_path.write_text(json.dumps({
         "report": pl.report, "run_id": pl.run_id, "notebook": pl.notebook,
-        "parameters": P.encode(pl.contract, pl.values), "run": {"values_path": str(values_path)},
+        # relative to params.json's folder: the staging folder is renamed on publish, and a
+        # published params.json must name the run folder's values.jsonl, not a gone path
+        "parameters": P.encode(pl.contract, pl.values), "run": {"values_path": values_path.name},
     }, indent=1), encoding="utf-8")
 
     nb = nbformat.read(pl.notebook, as_version=4)

@@ -74,23 +74,88 @@ def _title(spec: ChartSpec, t: Target) -> str:
     return f"{label}: {what} by {by}" + (f" and {spec.color}" if spec.color else "")
 
 
-def _axis(s: pd.Series) -> tuple[np.ndarray | list, str | None]:
-    """Values for a plotly axis, compactly: numbers as float arrays, instants as epoch ms on a date axis."""
+EXACT_INTEGERS = 2 ** 53  # integers a float axis shows exactly; bigger ones (ids) go on a category axis
+
+
+def _label(v: Any) -> str:
+    return "NULL" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _key(v: Any) -> Any:
+    try:
+        hash(v)
+        return (type(v).__name__, v)
+    except TypeError:  # lists, structs
+        return (type(v).__name__, repr(v))
+
+
+def category_labels(values: Any) -> dict[Any, str]:
+    """One distinct label per distinct value (keyed by :func:`_key`), for a category axis.
+
+    A category axis merges equal labels: plotly would draw two groups whose labels agree
+    (a NULL and the text ``'NULL'``) in one slot, stacked or overlaid, with nothing said.
+    A value whose label is taken is quoted (then numbered), so every group keeps its bar.
+    """
+    out: dict[Any, str] = {}
+    taken: set[str] = set()
+    for v in sorted(set(map(_key, values)), key=lambda k: (k[1] is not None, repr(k))):
+        raw = v[1]
+        label = _label(raw)
+        if label in taken:
+            label = f'"{label}"'
+            n = 2
+            while label in taken:
+                label, n = f'"{_label(raw)}" ({n})', n + 1
+        taken.add(label)
+        out[v] = label
+    return out
+
+
+def _is_category(s: pd.Series) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = pa.array(s)
     at = arr.type
-    if pa.types.is_timestamp(at):
-        ms = pc.cast(pc.cast(arr, pa.timestamp("ms", at.tz), safe=False), pa.int64())
-        return ms.to_numpy(zero_copy_only=False).astype("float64"), "date"
-    if pa.types.is_date(at):
-        days = pc.cast(pc.cast(arr, pa.date32()), pa.int32())
-        return days.to_numpy(zero_copy_only=False).astype("float64") * 86_400_000, "date"
-    if pa.types.is_integer(at) or pa.types.is_floating(at) or pa.types.is_decimal(at):
+    if pa.types.is_timestamp(at) or pa.types.is_date(at) or pa.types.is_floating(at) or pa.types.is_decimal(at):
+        return False
+    if pa.types.is_integer(at):
+        lo, hi = (pc.min_max(arr)[k].as_py() for k in ("min", "max"))
+        return lo is not None and max(abs(lo), abs(hi)) > EXACT_INTEGERS
+    return True
+
+
+def _axis(s: pd.Series, labels: dict[Any, str] | None = None) -> tuple[np.ndarray | list, str | None]:
+    """Values for a plotly axis, compactly: numbers as float arrays, instants as epoch ms on a date axis.
+
+    Categories are labelled by ``labels`` (from :func:`category_labels` over every trace of
+    the axis, so the same value has the same label in each), or by their own text.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s)
+    at = arr.type
+    if not _is_category(s):
+        if pa.types.is_timestamp(at):
+            ms = pc.cast(pc.cast(arr, pa.timestamp("ms", at.tz), safe=False), pa.int64())
+            return ms.to_numpy(zero_copy_only=False).astype("float64"), "date"
+        if pa.types.is_date(at):
+            days = pc.cast(pc.cast(arr, pa.date32()), pa.int32())
+            return days.to_numpy(zero_copy_only=False).astype("float64") * 86_400_000, "date"
         return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), None
-    return ["NULL" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in arr.to_pylist()], \
-        "category"
+    values = arr.to_pylist()
+    labels = labels if labels is not None else category_labels(values)
+    return [labels[_key(v)] for v in values], "category"
+
+
+def _labels_for(df: pd.DataFrame, column: str) -> dict[Any, str] | None:
+    """The labels of a category axis over all of ``df`` (None when the axis is not one)."""
+    if column not in df.columns or not _is_category(df[column]):
+        return None
+    import pyarrow as pa
+
+    return category_labels(pa.array(df[column]).to_pylist())
 
 
 def _compact(values):
@@ -132,15 +197,19 @@ def _grouped_fig(df, spec, t) -> go.Figure:
     df = _truncated(df, limit, note, "groups")
     fig = go.Figure()
     xtype = None
+    labels = _labels_for(df, "x")
     for name, part in _groups(df, spec, note):
-        xs, xtype = _axis(part["x"])
+        xs, xtype = _axis(part["x"], labels)
         ys, _ = _axis(part["y"])
         if spec.kind == "line":
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(part) < 60 else "lines", name=name))
         else:
             fig.add_trace(go.Bar(x=xs, y=ys, name=name))
-    fig.update_layout(xaxis=dict(type=xtype, title=spec.x), yaxis_title=_ylabel(spec),
-                      barmode="group", showlegend=spec.color is not None)
+    xaxis = dict(type=xtype, title=spec.x)
+    if spec.kind == "bar" and xtype == "category" and spec.color is not None \
+            and t.relation.column(spec.x).family not in ("numeric", "temporal"):
+        xaxis["categoryorder"] = "total descending"  # as without colour: the biggest group first
+    fig.update_layout(xaxis=xaxis, yaxis_title=_ylabel(spec), barmode="group", showlegend=spec.color is not None)
     return _finish(fig, note)
 
 
@@ -177,7 +246,7 @@ def _box_fig(df, spec, t) -> go.Figure:
     # Tukey fences, clipped to the data's range (the whiskers' exact end points would
     # need another scan; the fences are what the eye reads)
     lower, upper = np.maximum(lo, q1 - 1.5 * iqr), np.minimum(hi, q3 + 1.5 * iqr)
-    xs = _axis(df["x"])[0] if "x" in df.columns else [spec.y]
+    xs = _axis(df["x"], _labels_for(df, "x"))[0] if "x" in df.columns else [spec.y]
     fig = go.Figure(go.Box(x=xs, q1=q1, median=med, q3=q3, lowerfence=lower, upperfence=upper,
                            mean=df["mean"].to_numpy(dtype=float, na_value=np.nan), name=spec.y))
     fig.update_layout(xaxis_title=spec.x or spec.color or "", yaxis_title=spec.y, showlegend=False)

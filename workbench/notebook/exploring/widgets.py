@@ -57,19 +57,91 @@ def figure_output(fig) -> dict:
 
 
 CELL_CHARS = 60  # longer values are cut in previews (the full value is one query away)
+CHAR_PX = 8  # column widths are set in pixels from the longest value on the page, so the
+PAD_PX = 18  # header buttons (widgets of their own) and the table's columns line up
+MAX_COL_PX = 360
+
+#: the grid's look; the header buttons and the table use the same widths and borders
+GRID_CSS = """<style>
+.wb-grid table{border-collapse:separate;border-spacing:0;table-layout:fixed;margin:0;
+  font:12px/1.45 var(--jp-code-font-family,monospace)}
+.wb-grid td,.wb-grid th{box-sizing:border-box;border:solid var(--jp-border-color2,#ddd);border-width:0 1px 1px 0;
+  padding:2px 8px;
+  overflow:hidden;text-overflow:ellipsis;white-space:nowrap;text-align:left}
+.wb-grid th{background:var(--jp-layout-color2,#f3f3f3);font-weight:600}
+.wb-grid tbody tr:nth-child(even){background:var(--jp-layout-color1,#fafafa)}
+.wb-grid .wb-num{text-align:right;font-variant-numeric:tabular-nums}
+.wb-grid .wb-bool{color:#0b5cad}.wb-grid .wb-null{color:#999;font-style:italic}
+.wb-grid-head{position:sticky;top:0;z-index:2;gap:0!important}
+.wb-grid-head .widget-button,.wb-grid-head button{box-sizing:border-box;margin:0!important;height:24px;
+  border:solid var(--jp-border-color2,#ddd);border-width:0 1px 1px 0;border-radius:0;padding:0 8px;
+  font:600 12px/22px var(--jp-code-font-family,monospace);text-align:left;overflow:hidden;
+  text-overflow:ellipsis;background:var(--jp-layout-color2,#f3f3f3);box-shadow:none}
+.wb-grid-head .wb-num{text-align:right}
+.wb-grid-head .wb-sorted{background:var(--jp-brand-color3,#d8e8f8)}
+</style>"""
 
 
-def _table_html(df: pd.DataFrame) -> str:
-    """A page of rows as HTML: NULLs said as NULL, long values cut, in a scrolling box."""
-    def cell(v: Any) -> str:
-        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-            return "NULL"
-        text = str(v)
-        return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+def _cell(v: Any, family: str | None) -> tuple[str, str]:
+    """(HTML, class) of one value: NULL said as NULL (styled apart), booleans as true/false."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return '<span class="wb-null">NULL</span>', "wb-num" if family == "numeric" else ""
+    if isinstance(v, bool):
+        return ("true" if v else "false"), "wb-bool"
+    text = str(v)
+    text = text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+    return html.escape(text), "wb-num" if family == "numeric" else ""
 
-    shown = pd.DataFrame({c: [cell(v) for v in df[c].tolist()] for c in df.columns}, columns=df.columns)
-    table = shown.to_html(index=False, max_cols=60, border=0, classes="wb-page", escape=True)
-    return f'<div style="max-height:460px;overflow:auto;white-space:nowrap">{table}</div>'
+
+def _families(df: pd.DataFrame) -> dict[str, str]:
+    """Each column's family (numeric, boolean, ...) from its Arrow type, for frames without a relation."""
+    import pyarrow as pa
+
+    out = {}
+    for c in df.columns:
+        try:
+            t = pa.array(df[c]).type
+        except Exception:
+            continue
+        out[c] = ("numeric" if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                  else "boolean" if pa.types.is_boolean(t) else "other")
+    return out
+
+
+def column_widths(df: pd.DataFrame, headers: dict[str, str] | None = None) -> list[int]:
+    """A pixel width per column: its header or longest value on the page, clamped."""
+    widths = []
+    for c in df.columns:
+        longest = max([len((headers or {}).get(c, str(c))) + 2,
+                       *(min(len(str(v)), CELL_CHARS) for v in df[c].tolist()), 4])
+        widths.append(min(MAX_COL_PX, longest * CHAR_PX + PAD_PX))
+    return widths
+
+
+def _table_html(df: pd.DataFrame, *, families: dict[str, str] | None = None, widths: list[int] | None = None,
+                header: bool = True) -> str:
+    """A page of rows as a typed grid: numbers right-aligned, NULL styled apart, booleans as
+    true/false, long values cut; fixed column widths (``widths``) so a header drawn apart
+    (the explorer's sort buttons) lines up with its column."""
+    families = families if families is not None else _families(df)
+    widths = widths or column_widths(df)
+    cols = "".join(f'<col style="width:{w}px">' for w in widths)
+    head = ""
+    if header:
+        head = "<thead><tr class=\"wb-head\">" + "".join(
+            f'<th class="{"wb-num" if families.get(c) == "numeric" else ""}" title="{html.escape(str(c))}">'
+            f"{html.escape(str(c))}</th>" for c in df.columns) + "</tr></thead>"
+    body = []
+    columns = [df[c].tolist() for c in df.columns]
+    for row in zip(*columns):
+        cells = []
+        for c, v in zip(df.columns, row):
+            text, cls = _cell(v, families.get(c))
+            cells.append(f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    table = (f'<table class="wb-page" style="width:{sum(widths)}px"><colgroup>{cols}</colgroup>{head}'
+             f'<tbody>{"".join(body)}</tbody></table>')
+    return f'{GRID_CSS}<div class="wb-grid">{table}</div>'
 
 
 def _error_html(e: Exception) -> str:
@@ -116,11 +188,26 @@ class Explorer(W.VBox):
         self.prev_page = W.Button(description="◀ previous", layout=W.Layout(width="110px"))
         self.next_page = W.Button(description="next ▶", layout=W.Layout(width="110px"))
         self.page_label = W.HTML()
-        self.table = W.HTML()
+        self.table = W.HTML(layout=W.Layout(margin="0", flex="0 0 auto"))
+        # the grid's header: one button per column (a click sorts in the database), laid
+        # out with the same pixel widths as the table's columns below it
+        self.headers = [W.Button(description=n, tooltip=f"{n} ({c.type}): click to sort", layout=W.Layout(
+            margin="0", flex="0 0 auto")) for n, c in zip(names, rel.columns)]
+        for button, name in zip(self.headers, names):
+            button.add_class("wb-grid-header")
+            if rel.column(name).family == "numeric":
+                button.add_class("wb-num")
+            button.on_click(lambda _, name=name: self._run(lambda: self.sort_by_header(name)))
+        self.header_row = W.HBox(self.headers, layout=W.Layout(margin="0", flex="0 0 auto", overflow="visible"))
+        self.header_row.add_class("wb-grid-head")
+        self.grid = W.VBox([self.header_row, self.table], layout=W.Layout(
+            overflow="auto", max_height="480px", width="100%", align_items="flex-start"))
+        self.grid.add_class("wb-grid-box")
+        self._batch = False
         preview = W.VBox([
             W.HBox([self.sort, self.descending]),
             W.HBox([self.filter_column, self.filter_op, self.filter_value, self.add_filter, self.clear_filters]),
-            self.filter_list, W.HBox([self.prev_page, self.next_page, self.page_label]), self.table])
+            self.filter_list, W.HBox([self.prev_page, self.next_page, self.page_label]), self.grid])
 
         # profile
         self.profile_table = W.HTML()
@@ -176,6 +263,25 @@ class Explorer(W.VBox):
         self.filters = []
         self._filters_changed()
 
+    def sort_by(self, column: str | None, descending: bool = False) -> None:
+        """Sort the preview by ``column`` (checked; ``None``: unsorted), in the database, from the first page."""
+        name = None if column is None else self.target.relation.column(column).name
+        self._batch = True
+        try:
+            self.sort.value, self.descending.value = name, bool(descending)
+        finally:
+            self._batch = False
+        self._resort()
+
+    def sort_by_header(self, column: str) -> None:
+        """What a click on a column's header does: ascending, then descending, then unsorted."""
+        if self.sort.value != column:
+            self.sort_by(column)
+        elif not self.descending.value:
+            self.sort_by(column, descending=True)
+        else:
+            self.sort_by(None)
+
     def go(self, page: int) -> None:
         last = max(0, ((self.total or 0) - 1) // self.page_rows)
         self.page = min(max(0, page), last)
@@ -194,6 +300,8 @@ class Explorer(W.VBox):
             self.draw()
 
     def _resort(self, _=None) -> None:
+        if self._batch:
+            return
         self.page = 0
         self.refresh_preview()
 
@@ -223,7 +331,7 @@ class Explorer(W.VBox):
             q = sqlgen.preview(rel, limit=self.page_rows, offset=self.page * self.page_rows,
                                order_by=self.sort.value, descending=self.descending.value, filters=self.filters)
             df = self.target.run(q)
-            self.table.value = _table_html(df)
+            self._show_page(df)
             first = self.page * self.page_rows
             self.page_label.value = (f"rows {first + 1:,}–{first + len(df):,} of {self.total:,}" if len(df)
                                      else f"no rows (of {self.total:,})")
@@ -231,6 +339,23 @@ class Explorer(W.VBox):
             self.next_page.disabled = first + len(df) >= self.total
             self._show("preview", [q])
         self._run(work)
+
+    def _show_page(self, df: pd.DataFrame) -> None:
+        rel = self.target.relation
+        families = {c.name: c.family for c in rel.columns}
+        arrows = {n: "" for n in rel.names}
+        if self.sort.value is not None:
+            arrows[self.sort.value] = " ▼" if self.descending.value else " ▲"
+        labels = {n: f"{n}{arrows[n]}" for n in rel.names}
+        widths = column_widths(df, labels)
+        for button, name, width in zip(self.headers, rel.names, widths):
+            button.description = labels[name]
+            button.layout.width = f"{width}px"
+            if arrows[name]:
+                button.add_class("wb-sorted")
+            else:
+                button.remove_class("wb-sorted")
+        self.table.value = _table_html(df, families=families, widths=widths, header=False)
 
     def refresh_profile(self) -> None:
         def work():
