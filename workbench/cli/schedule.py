@@ -37,13 +37,16 @@ def schedule(
     ctx: typer.Context,
     executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP),
     jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Runs at once (local executor)."),
+    now: Optional[str] = typer.Option(None, "--now", help="Start the clock at this instant (ISO 8601 with zone); "
+                                      "it runs on in real time from there (for tests and dry runs)."),
 ) -> None:
     """The foreground scheduler: sleeps until the next slot, runs what is due; SIGTERM/SIGINT stop it."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..schedule.loop import Scheduler, install_signals
+    from ..schedule.loop import Clock, Scheduler, ShiftedClock, install_signals
 
-    sched = Scheduler(config(), executor=_executor(executor), jobs=jobs, log=_echo)
+    clock = ShiftedClock(_instant(now, "--now")) if now else Clock()
+    sched = Scheduler(config(), clock=clock, executor=_executor(executor), jobs=jobs, log=_echo)
     if not sched.reports:
         raise UsageError("no report has a schedule; add schedule = \"30 6 * * *\" to a [reports.NAME] table")
     install_signals(sched)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import Config
 from . import params as P
+from .faults import crash_point
 from .kernel import read_failure, read_sidecar
 from .model import RUNNING, Plan, RunResult, shown
 from .plan import plan
@@ -44,9 +45,40 @@ def kernel_env(pl: Plan) -> dict[str, str]:
     return {"WORKBENCH_CONFIG": pl.config_path} if pl.config_path else {}
 
 
+OUTCOME_FILE = "run.json"  # how the run ended, published with it: what recovery reads
+
+
+def published_outcome(reports_dir: Path) -> Any:
+    """For :meth:`RunLog.recover`: the :meth:`RunLog.finish` fields of a run whose folder was
+    published (``<report>/<run id>/run.json`` exists) before its process died; None otherwise.
+
+    Such a run ended: it is recorded from its folder (and ``latest`` moved to it if it
+    succeeded and is newer), never failed and run again, so a slot is published once.
+    """
+    def read(run: Any) -> dict[str, Any] | None:
+        final = Path(reports_dir) / run.report / run.id
+        try:
+            out = json.loads((final / OUTCOME_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if out.get("status") == "succeeded":
+            latest = final.parent / "latest"
+            current = os.readlink(latest) if latest.is_symlink() else ""
+            if current < run.id:
+                point_latest(final.parent, run.id)
+        rel = f"{run.report}/{run.id}"
+        return {"status": out["status"], "ended_at": out.get("ended_at") or time.time(),
+                "duration": out.get("duration") or 0.0, "error": out.get("error"), "run_dir": rel,
+                "report_path": f"{rel}/report.html", "notebook_path": f"{rel}/notebook.ipynb",
+                "values": out.get("values") or {}, "sources": out.get("sources") or [],
+                "failure_class": out.get("failure_class")}
+
+    return read
+
+
 def startup(runlog: RunLog, reports_dir: Path) -> None:
-    """Mark runs whose process died as failed and remove their staging folders."""
-    runlog.recover()
+    """Mark runs whose process died as failed (or as they ended, if published) and remove their staging folders."""
+    runlog.recover(published_outcome(reports_dir))
     sweep_staging(reports_dir, runlog.live_ids())
 
 
@@ -183,12 +215,17 @@ def _execute(pl: Plan, kernels: Any, runlog: RunLog, started: float, progress: b
     except Exception as e:  # a page that says why beats a run without one
         page = render_fallback(header, f"{type(e).__name__}: {e}")
     (stage / "report.html").write_text(page, encoding="utf-8")
+    fclass = failure_class(outcome, values_path)
+    (stage / OUTCOME_FILE).write_text(json.dumps({
+        "status": outcome.status, "error": outcome.error, "failure_class": fclass, "ended_at": ended,
+        "duration": ended - started, "values": values, "sources": used}, default=str), encoding="utf-8")
     final = report_dir / pl.run_id
+    crash_point("staged")
     publish(stage, final)
+    crash_point("published")
     if outcome.status == "succeeded":
         point_latest(report_dir, pl.run_id)
     rel = f"{pl.report}/{pl.run_id}"
-    fclass = failure_class(outcome, final / "values.jsonl")
     runlog.finish(pl.run_id, status=outcome.status, ended_at=time.time(), duration=ended - started,
                   error=outcome.error, run_dir=rel, report_path=f"{rel}/report.html",
                   notebook_path=f"{rel}/notebook.ipynb", values=values, sources=used, failure_class=fclass)

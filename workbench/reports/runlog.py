@@ -291,6 +291,36 @@ class RunLog:
             db.execute("commit")
             return True
 
+    def claim_run(self, report: str, slot: str | dt.datetime, run_id: str, notebook: str,
+                  parameters: dict[str, Any], *, trigger: str, lease: float | None = None) -> bool:
+        """Claim ``(report, slot)`` and add its first attempt as ``run_id``, in one transaction.
+
+        Like :meth:`claim_slot`, True for the first claimer only; but a claimer killed
+        right after it can leave no claim without a run: the run row (this process's
+        pid and host, ``running``) is there from the start, and recovery sees it die.
+        """
+        if trigger not in TRIGGERS:
+            raise UsageError(f"unknown run trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
+        key, now = slot_text(slot), time.time()
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            try:
+                db.execute("insert into slots (report, slot, run_id, claimed_at) values (?,?,?,?)",
+                           (report, key, run_id, now))
+                db.execute(
+                    "insert into runs (id, report, notebook, parameters, status, pid, host, queued_at,"
+                    ' slot, attempt, "trigger", lease_until) values (?,?,?,?,?,?,?,?,?,?,?,?)',
+                    (run_id, report, notebook, json.dumps(parameters), RUNNING, os.getpid(), socket.gethostname(),
+                     now, key, 1, trigger, None if lease is None else now + lease))
+            except sqlite3.IntegrityError:
+                db.execute("rollback")
+                return False
+            except BaseException:
+                db.execute("rollback")
+                raise
+            db.execute("commit")
+            return True
+
     def slot_claim(self, report: str, slot: str | dt.datetime) -> str | None:
         """The run id that claimed ``(report, slot)``, or None."""
         with closing(self._connect()) as db:
@@ -320,13 +350,20 @@ class RunLog:
             return dict(db.execute("select input, fingerprint from fingerprints where pipeline=? and task=?",
                                    (pipeline, task)))
 
-    def recover(self) -> list[str]:
-        """Mark runs whose process on this host is gone as failed; return their ids."""
+    def recover(self, published: Callable[[Run], dict[str, Any] | None] | None = None) -> list[str]:
+        """Mark runs whose process on this host is gone as failed; return their ids.
+
+        ``published(run)`` may return the fields of :meth:`finish` for a run that was
+        published before its process died (its folder exists): that run is recorded as
+        it ended, not failed, so nobody runs its slot again.
+        """
         host = socket.gethostname()
         with closing(self._connect()) as db:
             rows = db.execute("select id, pid from runs where status in (?, ?) and host = ?",
                               (QUEUED, RUNNING, host)).fetchall()
         dead = [rid for rid, pid in rows if not pid_alive(pid)]
+        if published is not None:
+            dead = [rid for rid in dead if not self.settle(rid, published)]
         for rid in dead:  # a process that died is the world in the way: worth another attempt
             self._write(
                 "update runs set status='failed', ended_at=coalesce(ended_at, ?), failure_class='retryable', "
@@ -337,7 +374,25 @@ class RunLog:
             )
         return dead
 
-    def expire_leases(self, now: float | None = None) -> list[str]:
+    def settle(self, run_id: str, published: Callable[[Run], dict[str, Any] | None]) -> bool:
+        """Record a live-looking run from its published folder, if it has one; True if it did."""
+        run = self.get(run_id)
+        fields = published(run) if run is not None else None
+        if not fields:
+            return False
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            n = db.execute(
+                "update runs set status=?, ended_at=?, duration=?, error=?, run_dir=?, report_path=?, notebook_path=?,"
+                " run_values=?, sources=?, failure_class=?, lease_until=null where id=? and status in (?, ?)",
+                (fields["status"], fields["ended_at"], fields["duration"], fields["error"], fields["run_dir"],
+                 fields["report_path"], fields["notebook_path"], json.dumps(fields["values"]),
+                 json.dumps(fields["sources"]), fields["failure_class"], run_id, QUEUED, RUNNING)).rowcount
+            db.execute("commit")
+        return n == 1
+
+    def expire_leases(self, now: float | None = None,
+                      published: Callable[[Run], dict[str, Any] | None] | None = None) -> list[str]:
         """Mark running runs whose lease lapsed as failed (retryable); return their ids.
 
         A run on this host whose process still lives keeps its row (its own timeout ends
@@ -352,6 +407,8 @@ class RunLog:
         lost = []
         for rid, pid, h in rows:
             if h == host and pid_alive(pid):
+                continue
+            if published is not None and self.settle(rid, published):
                 continue
             with closing(self._connect()) as db:
                 db.execute("begin immediate")

@@ -44,7 +44,8 @@ from ..executors import get_executor
 from ..reports.model import Plan, RunResult, shown
 from ..reports.plan import new_run_id, plan, resolve
 from ..reports.publish import write_atomic
-from ..reports.run import startup
+from ..reports.faults import crash_point
+from ..reports.run import published_outcome, startup
 from ..reports.runlog import RUNNING, Run, RunLog, slot_text
 from . import retry as R
 from .cron import Schedule, slot_value
@@ -69,6 +70,16 @@ class Clock:
 
     def wait(self, event: threading.Event, seconds: float) -> bool:
         return event.wait(max(0.0, seconds))
+
+
+class ShiftedClock(Clock):
+    """The real clock, moved to start at ``start`` (``workbench schedule --now``): it runs on in real time."""
+
+    def __init__(self, start: dt.datetime):
+        self.offset = start.astimezone(dt.UTC) - dt.datetime.now(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
 
 
 class FakeClock(Clock):
@@ -187,7 +198,8 @@ class Scheduler:
     # ------------------------------------------------------------------ one pass
     def recover(self) -> None:
         startup(self.runlog, self.cfg.reports_dir)
-        self.runlog.expire_leases(time.time())  # leases are real time, whatever --now says
+        # leases are real time, whatever --now says
+        self.runlog.expire_leases(time.time(), published=published_outcome(self.cfg.reports_dir))
 
     def pass_once(self) -> list[str]:
         """Claim and submit what is due now; the run ids started."""
@@ -229,9 +241,8 @@ class Scheduler:
 
     def _skip(self, s: Scheduled, slot: dt.datetime) -> None:
         rid = new_run_id()
-        if self.runlog.claim_slot(s.name, slot, rid):
+        if self.runlog.claim_run(s.name, slot, rid, s.rc.notebook, {}, trigger="schedule"):
             now = time.time()
-            self.runlog.add(rid, s.name, s.rc.notebook, {}, status=RUNNING, slot=slot, trigger="schedule")
             self.runlog.finish(rid, status="failed", ended_at=now, duration=0.0,
                                error="skipped: the previous run of this report was still running (overlap = skip)",
                                run_dir=None, report_path=None, notebook_path=None, values={}, sources=[],
@@ -250,14 +261,12 @@ class Scheduler:
         try:
             pl = self._plan(s, slot, rid)
         except WorkbenchError as e:  # a parameter contract violation: fails once, not retried
-            if self.runlog.claim_slot(s.name, slot, rid):
-                self.runlog.add(rid, s.name, s.rc.notebook, {}, status=RUNNING, slot=slot, trigger=trigger)
+            if self.runlog.claim_run(s.name, slot, rid, s.rc.notebook, {}, trigger=trigger):
                 self._fail(rid, str(e), R.classify(e))
             return None
-        if not self.runlog.claim_slot(s.name, slot, rid):
+        if not self.runlog.claim_run(s.name, slot, rid, pl.notebook, shown(pl), trigger=trigger, lease=LEASE):
             return None  # another scheduler has it
-        self.runlog.add(rid, s.name, pl.notebook, shown(pl), status=RUNNING, slot=slot, trigger=trigger)
-        self.runlog.renew_lease(rid, time.time() + LEASE)
+        crash_point("claimed")
         self._submit(pl)
         self.log(f"{s.name} {slot_text(slot)}: started run {rid}")
         return rid
@@ -347,13 +356,16 @@ class Scheduler:
                 self.results.append(fut.result())
             except Exception as e:  # the executor lost it (a worker died)
                 run = self.runlog.get(rid)
-                if run is not None and run.status == RUNNING:
+                if run is not None and run.status == RUNNING and not self.runlog.settle(
+                        rid, published_outcome(self.cfg.reports_dir)):  # died after publishing: it ended
                     self.runlog.finish(rid, status="failed", ended_at=time.time(), duration=0.0,
                                        error=f"the worker running it died ({type(e).__name__})", run_dir=None,
                                        report_path=None, notebook_path=None, values={}, sources=[],
                                        failure_class=R.RETRYABLE)
-                self.results.append(RunResult(rid, pl.report, "failed", shown(pl), str(e),
-                                              failure_class=R.RETRYABLE))
+                run = self.runlog.get(rid)
+                self.results.append(RunResult(rid, pl.report, run.status if run else "failed", shown(pl),
+                                              run.error if run else str(e),
+                                              failure_class=run.failure_class if run else R.RETRYABLE))
             run = self.runlog.get(rid)
             if run is not None:
                 self._finished(run)
@@ -586,4 +598,4 @@ def install_signals(sched: "Scheduler") -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-__all__ = ["Clock", "FakeClock", "Scheduler", "check", "install_signals", "schedule_status", "Path", "os"]
+__all__ = ["Clock", "FakeClock", "ShiftedClock", "Scheduler", "check", "install_signals", "schedule_status", "Path", "os"]
