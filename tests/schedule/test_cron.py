@@ -50,16 +50,26 @@ def test_a_repeated_local_time_fires_once_for_a_daily_schedule(zone, day, expr, 
     assert fires[0].kind == FOLD_FIRST
 
 
-def test_raw_croniter_fires_twice_on_the_fall_back_day_and_we_do_not():
-    tz = zone_of("America/New_York")
-    it = croniter("30 1 * * *", dt.datetime(2026, 10, 31, 12, tzinfo=tz))
-    raw = [it.get_next(dt.datetime) for _ in range(3)]
-    raw_utc = [t.astimezone(U) for t in raw if t.astimezone(tz).date() == dt.date(2026, 11, 1)]
-    ours = Schedule("30 1 * * *", "America/New_York").instants(utc(2026, 10, 31, 12), utc(2026, 11, 2, 12))
-    assert len([t for t in ours if t.astimezone(tz).date() == dt.date(2026, 11, 1)]) == 1
-    assert len(set(ours)) == len(ours)
-    # (the raw library is the anchor we do not follow; whatever it does, we fire once)
-    assert len(raw_utc) >= 1
+@pytest.mark.parametrize("zone, day, raw_expected, ours_expected", [
+    # 01:30 happens twice in both zones: first in summer time, an hour later in winter time
+    ("America/New_York", dt.date(2026, 11, 1), [utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 30)],
+     [utc(2026, 11, 1, 5, 30)]),
+    ("Europe/London", dt.date(2026, 10, 25), [utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)],
+     [utc(2026, 10, 25, 0, 30)]),
+])
+def test_raw_croniter_fires_twice_on_the_fall_back_day_and_we_do_not(zone, day, raw_expected, ours_expected):
+    """The anchor's bug, shown: croniter (7.0.0 here) fires a daily ``30 1 * * *`` at both
+    01:30s of the fall-back day; our schedule fires once, at the first."""
+    tz = zone_of(zone)
+    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12), tz)
+    it = croniter("30 1 * * *", start)
+    raw = [it.get_next(dt.datetime) for _ in range(4)]
+    raw_that_day = [t.astimezone(U) for t in raw if t.astimezone(tz).date() == day]
+    assert raw_that_day == raw_expected  # twice: the same wall time, two real instants an hour apart
+    assert [t.astimezone(tz).strftime("%H:%M") for t in raw_that_day] == ["01:30", "01:30"]
+    ours = Schedule("30 1 * * *", zone).instants(start.astimezone(U), start.astimezone(U) + dt.timedelta(days=3))
+    assert [t for t in ours if t.astimezone(tz).date() == day] == ours_expected
+    assert len(ours) == 3  # one a day: the fall-back day and the two after it
 
 
 @pytest.mark.parametrize("zone, start, end, step", [
