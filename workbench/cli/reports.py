@@ -101,6 +101,14 @@ def _given(args: list[str], contract) -> dict[str, str]:
     return texts(args)
 
 
+def _schedules_on_index(cfg) -> None:
+    """Rebuild the index with the scheduled reports' schedule, next, missed and failed slots."""
+    if any(r.schedule for r in cfg.reports.values()):
+        from ..schedule.loop import refresh_index
+
+        refresh_index(cfg)
+
+
 @app.command("run", context_settings=EXTRA_ARGS)
 def run(
     ctx: typer.Context,
@@ -132,6 +140,7 @@ def run(
     if not grid:
         res = run_report(target, given, config=cfg, params_file=params_file, timeout=t, cell_timeout=ct,
                          show_code=show_code)
+        _schedules_on_index(cfg)
         out = _console()
         style = "green" if res.ok else "red"
         out.print(f"run {res.id}: [{style}]{res.status}[/] in {res.duration:.1f} s")
@@ -164,6 +173,7 @@ def run(
                        on_start=progress.start if progress is not None else None, on_done=done)
     if progress is not None:
         progress.stop()
+    _schedules_on_index(cfg)
     _summary(results)
     _console().print(f"index: {cfg.reports_dir / 'index.html'}", markup=False)
     failed = [r for r in results if not r.ok]
@@ -209,9 +219,11 @@ def runs(
 
     if fmt not in ("table", "json"):
         raise UsageError(f"--format {fmt!r}: use table or json")
+    from ..reports.run import published_outcome
+
     cfg = config()
     log = RunLog(cfg.runlog_path)
-    log.recover()
+    log.recover(published_outcome(cfg.reports_dir))
     if fmt == "json":
         import json
 
@@ -238,8 +250,13 @@ def index(ctx: typer.Context) -> None:
     from ..reports.runlog import RunLog
     from ..reports.site import build_index
 
+    from ..reports.run import published_outcome
+    from ..schedule.loop import refresh_index
+
     cfg = config()
     log = RunLog(cfg.runlog_path)
-    log.recover()
-    path = build_index(cfg.reports_dir, log, {n: r.description for n, r in cfg.reports.items()})
+    log.recover(published_outcome(cfg.reports_dir))
+    # with each scheduled report's schedule, next slot, missed and failed slots (from workbench.toml)
+    path = refresh_index(cfg, log) or build_index(cfg.reports_dir, log,
+                                                  {n: r.description for n, r in cfg.reports.items()})
     _console().print(f"index: {path}", markup=False)

@@ -220,8 +220,9 @@ class Scheduler:
             return []
         last = self.runlog.last_claim(s.name)
         kw = {} if self.on_time is None else {"on_time": self.on_time}
-        slots = self._queued.pop(s.name, []) + due(s.schedule, now, _parse_ts(last) if last else None,
-                                                   s.rc.catchup, s.rc.max_catchup, **kw)
+        waiting = [t for t in self._queued.pop(s.name, []) if self.runlog.slot_claim(s.name, t) is None]
+        slots = sorted(set(waiting) | set(due(s.schedule, now, _parse_ts(last) if last else None,
+                                              s.rc.catchup, s.rc.max_catchup, **kw)))
         out = []
         for i, slot in enumerate(slots):
             limit = s.rc.overlap_limit or 1
@@ -531,6 +532,7 @@ class Scheduler:
                                                  may=may, lease=LEASE):
                         self._submit(pl)
             self.wait_inflight()
+            self.write_status(self.clock.now())
             return self.results
         finally:
             self.close()
@@ -541,17 +543,39 @@ class Scheduler:
         return schedule_status(self.cfg, self.runlog, self.reports, now)
 
     def write_status(self, now: dt.datetime) -> None:
-        try:
-            data = self.status(now)
-            path = self.cfg.reports_dir / SCHEDULES_FILE
-            self.cfg.reports_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(data, indent=1))
-            if data:
-                from ..reports.site import build_index
+        refresh_index(self.cfg, self.runlog, now, reports=self.reports, log=self.log)
 
-                build_index(self.cfg.reports_dir, self.runlog, {n: r.description for n, r in self.cfg.reports.items()})
-        except Exception as e:  # the index's extra is never worth a failed pass
-            self.log(f"could not write {SCHEDULES_FILE}: {e}")
+
+def refresh_index(cfg: Config, runlog: RunLog | None = None, now: dt.datetime | None = None, *,
+                  reports: dict[str, Scheduled] | None = None,
+                  log: Callable[[str], None] | None = None) -> Path | None:
+    """Write ``reports/.schedules.json`` from ``workbench.toml`` and the run log, and rebuild the index.
+
+    Any command that has the config calls this when it builds the index (``workbench
+    index``, ``run``, ``backfill``, each scheduler pass), so the page shows each scheduled
+    report's schedule, next slot, missed and failed slots whether or not a scheduler ever
+    ran. (A run's own worker rebuilds the index from the last file written: the reports
+    layer knows no cron.) A scheduled report whose config is broken is left out; the
+    index is never worth a failed command. Returns the index's path, or None.
+    """
+    from ..reports.site import build_index
+
+    try:
+        runlog = runlog or RunLog(cfg.runlog_path)
+        if reports is None:
+            reports = {}
+            for name in cfg.reports:
+                try:
+                    reports.update(check(cfg, name))
+                except ConfigError:
+                    continue
+        data = schedule_status(cfg, runlog, reports, now or dt.datetime.now(dt.UTC))
+        cfg.reports_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(cfg.reports_dir / SCHEDULES_FILE, json.dumps(data, indent=1))
+        return build_index(cfg.reports_dir, runlog, {n: r.description for n, r in cfg.reports.items()})
+    except Exception as e:  # noqa: BLE001 - the index's extra is never worth a failed pass
+        (log or (lambda m: None))(f"could not write {SCHEDULES_FILE}: {e}")
+        return None
 
 
 def schedule_status(cfg: Config, runlog: RunLog, reports: dict[str, Scheduled],
@@ -598,4 +622,5 @@ def install_signals(sched: "Scheduler") -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-__all__ = ["Clock", "FakeClock", "ShiftedClock", "Scheduler", "check", "install_signals", "schedule_status", "Path", "os"]
+__all__ = ["Clock", "FakeClock", "ShiftedClock", "Scheduler", "check", "install_signals", "refresh_index",
+           "schedule_status", "Path", "os"]
