@@ -64,7 +64,8 @@ def test_values_arrive_typed_and_as_given(project, kernels):
     assert json.loads((res.run_dir / "params.json").read_text())["parameters"]["day"] == {
         "type": "date", "value": "2026-11-05"}
     run_dir = res.run_dir
-    assert sorted(p.name for p in run_dir.iterdir()) == ["notebook.ipynb", "params.json", "report.html", "values.jsonl"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["notebook.ipynb", "params.json", "report.html", "run.json",
+                                                         "values.jsonl"]
     latest = run_dir.parent / "latest"
     assert latest.is_symlink() and os.readlink(latest) == res.id
     assert f"{res.id}/report.html" in (run_dir.parent / "latest.html").read_text()
