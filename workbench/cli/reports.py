@@ -106,9 +106,11 @@ def run(
     """
     from ..executors.local import run_many
     from ..reports import params as P
+    from ..reports.execute.engine import skip_iri_grammar
     from ..reports.plan import resolve
     from ..reports.run import run_report
 
+    skip_iri_grammar()
     cfg = config()
     report, notebook, *_ = resolve(target, cfg)
     contract = P.inspect_notebook(notebook)
