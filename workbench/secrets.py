@@ -25,7 +25,7 @@ def redact_url(url: str) -> str:
 
 def secrets_of(url: str) -> list[str]:
     """The secret strings inside ``url`` (its password), to scrub from any message."""
-    if "://" not in url:
+    if "://" not in url or "@" not in url:  # no '@', no password (SQLAlchemy reads one only before an '@')
         return []
     try:
         from sqlalchemy.engine import make_url

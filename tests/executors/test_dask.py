@@ -142,11 +142,14 @@ def test_runs_come_back_as_the_local_pool_leaves_them(cluster, tmp_path, worker_
     assert not (Path(dask.reports_dir) / "raises" / "latest").exists()
     index = (Path(dask.reports_dir) / "index.html").read_text()
     assert "echoes its parameters" in index and all(r.id in index for r in results)
-    # the worker executed in its own temp folder and wrote nothing of ours: the staging
-    # path baked into params.json is on the worker's side, and no staging is left here
+    # the worker executed in its own temp folder and wrote nothing of ours: the params.json
+    # path the injected cell read is on the worker's side (params.json itself names its
+    # values file relative to the run folder), and no staging is left here
     for r in results:
-        values_path = json.loads((r.run_dir / "params.json").read_text())["run"]["values_path"]
-        assert values_path.startswith(str(worker_tmp)), values_path
+        assert json.loads((r.run_dir / "params.json").read_text())["run"]["values_path"] == "values.jsonl"
+        nb = json.loads((r.run_dir / "notebook.ipynb").read_text())
+        (injected,) = [c for c in nb["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+        assert str(worker_tmp) in "".join(injected["source"]), injected["source"]
         assert not any(p.name.startswith(".staging-") for p in r.run_dir.parent.iterdir())
     assert not any(worker_tmp.glob("wb-dask-*"))  # and the worker cleaned up after itself
 

@@ -14,9 +14,12 @@ microseconds (naive, or UTC when the source type had a zone).
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
-import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def normal_type(t: pa.DataType) -> pa.DataType:
@@ -65,10 +68,14 @@ def _cast(col, to: pa.DataType):
     if col.type == to:
         return col
     if pa.types.is_dictionary(col.type):
+        import pyarrow.compute as pc
+
         col = col.cast(col.type.value_type) if isinstance(col, pa.Array) else pc.cast(col, col.type.value_type)
     return col.cast(to)
 
 
-def to_pandas(table: pa.Table) -> pd.DataFrame:
+def to_pandas(table: pa.Table) -> "pd.DataFrame":
     """A DataFrame with Arrow-backed columns, following the policy."""
+    import pandas as pd
+
     return normalize(table).to_pandas(types_mapper=pd.ArrowDtype)

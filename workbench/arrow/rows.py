@@ -19,6 +19,35 @@ from .dtypes import normal_type
 CHUNK_ROWS = 65_536
 
 
+class _NoPandasYet:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not imported in this process yet")
+        return None
+
+
+def defer_pandas() -> None:
+    """Let pyarrow convert Python rows without importing pandas (about 0.4 s).
+
+    pyarrow imports pandas on its first conversion of a Python list, only to ask whether
+    the list is a pandas object. A process that has not imported pandas holds no pandas
+    object, so the answer is no: this makes pyarrow's first look find no pandas (it
+    remembers that for those questions), and any later call that needs pandas
+    (``Table.to_pandas``) imports it as usual. For processes that never hand pyarrow a
+    pandas object (the CLI's ``sql``); a no-op once pandas is imported.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+    blocker = _NoPandasYet()
+    sys.meta_path.insert(0, blocker)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(blocker)
+
+
 def _utc(values: list[Any]) -> list[Any]:
     """Aware datetimes to UTC; naive ones are taken as UTC when the column is aware."""
     out = []

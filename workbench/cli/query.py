@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from . import app, session
-from .output import _fmt, print_frame
+from .output import _fmt, print_arrow, print_frame
 from .params import EXTRA_ARGS, HELP, typed
 
 
@@ -56,10 +56,15 @@ def sql_cmd(
 
     Example: workbench sql app "select * from photos where user_id = :u" -p u:int 7
     """
+    from ..arrow.rows import defer_pandas
+
     params = typed(ctx.args)
     wb = session()
-    df = wb.sql(query, None if source == "hub" else source, params=params, max_rows=max_rows, timeout=timeout)
-    print_frame(df, _fmt(fmt), limit=limit)
+    fmt = _fmt(fmt)
+    defer_pandas()  # rows -> Arrow -> text: pandas only for the types print_arrow hands to it
+    table = wb.sql_arrow(query, None if source == "hub" else source, params=params, max_rows=max_rows,
+                         timeout=timeout)
+    print_arrow(table, fmt, limit=limit)
 
 
 @app.command("export", context_settings=EXTRA_ARGS, epilog=HELP)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
 
 from ..config import parse_duration
 from ..errors import RunFailed, UsageError
@@ -47,6 +46,8 @@ def _table(title: str):
 
 
 def _row(table, run_id: str, status: str, duration, *details: str) -> None:
+    from rich.markup import escape
+
     style = {"succeeded": "green", "failed": "red", "timed out": "red"}.get(status, "blue")
     table.add_row(run_id, f"[{style}]{escape(status)}[/]", "" if duration is None else f"{duration:.1f} s",
                   escape("\n".join(d for d in details if d)))
@@ -129,9 +130,11 @@ def run(
     """
     from ..executors.local import run_many
     from ..reports import params as P
+    from ..reports.execute.engine import skip_iri_grammar
     from ..reports.plan import resolve
     from ..reports.run import run_report
 
+    skip_iri_grammar()
     cfg = config()
     report, notebook, *_ = resolve(target, cfg)
     contract = P.inspect_notebook(notebook)
@@ -185,6 +188,7 @@ def run(
 def params(ctx: typer.Context,
            target: str = typer.Argument(..., help="A report name or a notebook path.")) -> None:
     """Show a report's parameters: name, type, default and help."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..reports.params import inspect_notebook

@@ -1,8 +1,16 @@
-"""``workbench.toml``: the models, the loader and the duration parser (names only)."""
+"""``workbench.toml``: the models, the loader and the duration parser (names only).
 
-from .durations import parse_duration
-from .loader import CONFIG_NAME, ENV_CONFIG, default_config, find_config, load_config, parse_config
-from .model import Config, LakeDataset, ReportConfig, Role, Settings, SourceConfig
+Handed on lazily: ``parse_duration`` (the CLI's ``--timeout``) must not load pydantic.
+"""
+
+from ..lazy import lazy
+
+__getattr__, __dir__ = lazy(__name__, {
+    "parse_duration": ".durations",
+    **dict.fromkeys(["CONFIG_NAME", "ENV_CONFIG", "default_config", "find_config", "load_config", "parse_config"],
+                    ".loader"),
+    **dict.fromkeys(["Config", "LakeDataset", "ReportConfig", "Role", "Settings", "SourceConfig"], ".model"),
+})
 
 __all__ = ["CONFIG_NAME", "ENV_CONFIG", "Config", "LakeDataset", "ReportConfig", "Role", "Settings",
            "SourceConfig", "default_config", "find_config", "load_config", "parse_config", "parse_duration"]

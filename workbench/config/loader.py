@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError
 from .model import Config, LakeDataset, NotifyConfig, ReportConfig, Settings, SourceConfig
+from .urls import is_plain_file_url
 
 CONFIG_NAME = "workbench.toml"
 ENV_CONFIG = "WORKBENCH_CONFIG"
@@ -215,6 +216,8 @@ def _check_name(name: str, where: str, path: Path) -> None:
 def _check_url(url: str, where: str, path: Path) -> None:
     if "://" not in url:
         return  # a lake folder
+    if is_plain_file_url(url):
+        return  # sqlite:// or duckdb://, which SQLAlchemy reads without a driver: nothing to load
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 

@@ -230,7 +230,20 @@ class Attachable(ABC):
 class HubBacked(ABC):
     """A source whose data lives in the hub (the warehouse file, the lake's views)."""
 
-    hub = None  # set by the Session
+    _hub = None
+    #: set by the Session: builds its hub on first use (whose constructor sets ``hub``), so
+    #: a Session that never queries the hub never imports DuckDB
+    hub_factory = None
+
+    @property
+    def hub(self):
+        if self._hub is None and self.hub_factory is not None:
+            self.hub_factory()
+        return self._hub
+
+    @hub.setter
+    def hub(self, hub) -> None:
+        self._hub = hub
 
     def batches(self, query, params, *, timeout):
         return self.hub.batches(query, params, timeout=timeout, source=self)

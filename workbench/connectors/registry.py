@@ -11,6 +11,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 
 from ..config import SourceConfig
+from ..config.urls import backend_name
 from .base import Source
 
 #: backend name -> "module:Class", imported on first use (drivers are heavy)
@@ -30,9 +31,7 @@ def backend_of(url: str) -> str:
     """SQLAlchemy's backend name of ``url`` (``postgresql``, ``mysql``, ...); ``lake`` for a path."""
     if "://" not in url:
         return "lake"
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).get_backend_name()
+    return backend_name(url)
 
 
 def _load(ref: str) -> type[Source]:

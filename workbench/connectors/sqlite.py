@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-from sqlalchemy.engine import make_url
 
 from ..arrow.rows import batches_from_cursor
 from ..config import SourceConfig
+from ..config.urls import database
 from ..errors import QueryError, SourceError
 from ..sqltext import prepare, quote_literal
 from .base import Attachable, Source
@@ -80,7 +80,7 @@ class SqliteSource(Source, Attachable):
 
     def __init__(self, cfg: SourceConfig):
         super().__init__(cfg)
-        db = make_url(cfg.url).database or ""
+        db = database(cfg.url) or ""
         self.path = Path(db) if db and db != ":memory:" else None
 
     def _open(self) -> sqlite3.Connection:

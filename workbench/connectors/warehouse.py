@@ -10,16 +10,17 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import duckdb
-from sqlalchemy.engine import make_url
 
-from .. import duck
 from ..config import SourceConfig
+from ..config.urls import database
 from ..errors import SourceError, UsageError
 from ..sqltext import quote_literal
 from .base import Attachable, HubBacked, Source
+
+if TYPE_CHECKING:
+    import duckdb
 
 _HUB_TABLES = (
     "select database_name as source, schema_name as schema, table_name as \"table\", 'table' as kind, "
@@ -41,7 +42,7 @@ class WarehouseSource(HubBacked, Source, Attachable):
 
     def __init__(self, cfg: SourceConfig):
         super().__init__(cfg)
-        db = make_url(cfg.url).database
+        db = database(cfg.url)
         self.path = Path(db) if db and db != ":memory:" else None
 
     def attach_sql(self, alias: str) -> str | None:
@@ -58,8 +59,12 @@ class WarehouseSource(HubBacked, Source, Attachable):
         return self.frame(HUB_COLUMNS, db=self.name, table=table, schema=schema)
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self) -> Iterator["duckdb.DuckDBPyConnection"]:
         """A read-write connection to the file; the caller makes the hub let go first."""
+        import duckdb
+
+        from .. import duck
+
         if self.path is None:
             raise UsageError(f"warehouse {self.name!r} has no file to write into; give its url a path")
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ only place the lookup happens.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping
 
 from ..sqltext import identifiers
@@ -23,10 +24,11 @@ class Namespace:
 
 def is_frame_like(obj: Any) -> bool:
     """Whether the hub can scan ``obj`` as a table (pandas, Arrow, polars)."""
-    import pandas as pd
     import pyarrow as pa
 
-    return isinstance(obj, (pd.DataFrame, pa.Table, pa.RecordBatch, pa.RecordBatchReader)) or (
+    pd = sys.modules.get("pandas")  # not imported: nothing here is a pandas DataFrame
+    return (pd is not None and isinstance(obj, pd.DataFrame)) or isinstance(
+        obj, (pa.Table, pa.RecordBatch, pa.RecordBatchReader)) or (
         type(obj).__module__.startswith("polars") and type(obj).__name__ in ("DataFrame", "LazyFrame"))
 
 

@@ -8,10 +8,12 @@ the same rules: bound parameters, the row cap, the statement timeout, read-only 
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..config import Config, load_config
+from ..connectors.base import HubBacked
 from ..connectors.registry import make_source
 from . import lineage
 from .rules import check_query, merge_params, row_limit_error
@@ -29,11 +31,25 @@ class Session:
     """Sources, hub and rules from one config."""
 
     def __init__(self, config: Config | str | Path | None = None):
-        from ..connectors.hub import Hub
-
         self.config = config if isinstance(config, Config) else load_config(config)
         self._sources: dict[str, Source] = {name: make_source(cfg) for name, cfg in self.config.sources.items()}
-        self.hub: Hub = Hub(self.config, self._sources)
+        self._hub: Hub | None = None
+        self._hub_lock = threading.Lock()
+        for src in self._sources.values():
+            if isinstance(src, HubBacked):
+                src.hub_factory = lambda: self.hub
+
+    @property
+    def hub(self) -> "Hub":
+        """The DuckDB hub over every source, made on first use (a query on one source,
+        such as ``workbench sql app ...``, never imports DuckDB)."""
+        if self._hub is None:
+            with self._hub_lock:
+                if self._hub is None:
+                    from ..connectors.hub import Hub
+
+                    self._hub = Hub(self.config, self._sources)
+        return self._hub
 
     def __repr__(self) -> str:
         names = ", ".join(f"{s.name} ({s.role})" for s in self._sources.values())
@@ -46,7 +62,8 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        self.hub.close()
+        if self._hub is not None:
+            self._hub.close()
         for s in self._sources.values():
             s.close()
 

@@ -85,28 +85,52 @@ class Contract:
 # --------------------------------------------------------------------------- reading
 
 
+def _cell_source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
 def parameters_cell_index(nb: Any) -> int | None:
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+    for i, cell in enumerate(nb["cells"] if isinstance(nb, dict) else nb.cells):
+        if cell.get("cell_type") == "code" and PARAMETERS_TAG in (cell.get("metadata") or {}).get("tags", []):
             return i
     return None
 
 
-def inspect_notebook(path: str | Path, nb: Any = None) -> Contract:
-    """Read the contract of the notebook at ``path`` (or of ``nb`` already read from it)."""
+def _read_v4(path: str | Path) -> dict[str, Any]:
+    """The notebook's JSON as nbformat would read it (``as_version=4``), for the contract only.
+
+    Plain :mod:`json`: reading the parameters cell needs no validation, and importing
+    nbformat costs over a second (jsonschema's format checkers). A notebook in another
+    format version goes through nbformat, which converts it.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            nb = json.load(f)
+    except FileNotFoundError:
+        raise ParameterError(f"{path}: no such notebook") from None
+    except (OSError, ValueError) as e:  # a folder, unreadable, not JSON, not UTF-8
+        raise ParameterError(f"{path}: not a readable notebook ({e})") from None
+    if (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)
+            and all(isinstance(c, dict) for c in nb["cells"])):
+        return nb
     import nbformat
 
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as e:  # nbformat raises several unrelated types for a bad file
+        raise ParameterError(f"{path}: not a readable notebook ({e})") from None
+
+
+def inspect_notebook(path: str | Path, nb: Any = None) -> Contract:
+    """Read the contract of the notebook at ``path`` (or of ``nb`` already read from it)."""
     if nb is None:
-        try:
-            nb = nbformat.read(str(path), as_version=4)
-        except FileNotFoundError:
-            raise ParameterError(f"{path}: no such notebook") from None
-        except Exception as e:  # nbformat raises several unrelated types for a bad file
-            raise ParameterError(f"{path}: not a readable notebook ({e})") from None
+        nb = _read_v4(path)
     index = parameters_cell_index(nb)
     if index is None:
         return Contract(str(path), (), None)
-    return Contract(str(path), tuple(parse_parameters_cell(nb.cells[index].source, str(path))), index)
+    cells = nb["cells"] if isinstance(nb, dict) else nb.cells
+    return Contract(str(path), tuple(parse_parameters_cell(_cell_source(cells[index]), str(path))), index)
 
 
 def parse_parameters_cell(source: str, where: str = "parameters cell") -> list[Parameter]:

@@ -251,7 +251,9 @@ def run_report(target: str | os.PathLike[str], params: dict[str, Any] | None = N
     startup(runlog, Path(pl.reports_dir))
     runlog.add(pl.run_id, pl.report, pl.notebook, shown(pl), status=RUNNING)
     own = kernels is None
-    kernels = kernels or ColdKernels(pl.root, kernel_env(pl))
+    if own:
+        kernels = ColdKernels(pl.root, kernel_env(pl))
+        kernels.start()  # boots while papermill and nbconvert are imported and the notebook is prepared
     try:
         return execute_plan(pl, kernels, progress=sys.stderr.isatty() if progress is None else progress)
     finally:

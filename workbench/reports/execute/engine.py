@@ -55,6 +55,22 @@ def _engine() -> type:
 _ENGINE: type | None = None
 
 
+def skip_iri_grammar() -> None:
+    """Spare this process the IRI grammar jsonschema compiles when nbformat is imported.
+
+    nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` when it is
+    installed; that module compiles an Earley grammar at import, over a second on a 2-core
+    machine, for the ``iri``/``iri-reference`` formats, which no notebook schema uses
+    (nbformat validates with fastjsonschema). Marking the module absent makes jsonschema
+    skip those two checkers, as it does when the package is not installed. For processes
+    that only run reports (the CLI's ``run``); a no-op once jsonschema is imported.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def execute(input_path: Path, output_path: Path, kernel: RunKernel, *, cell_timeout: float | None,
             run_timeout: float | None, progress: bool, injected_at: int, start_timeout: float = 60) -> Outcome:
     """Run ``input_path`` into ``output_path`` on ``kernel``; the kernel is killed at the end.

@@ -177,8 +177,20 @@ class ColdKernels:
         self.cwd = str(cwd)
         self.env = {**os.environ, **KERNEL_ENV, **(env or {})}
         self.start_timeout = start_timeout
+        self._next: RunKernel | None = None
+
+    def start(self) -> None:
+        """Launch the next kernel now, so that it boots while the caller imports papermill and
+        prepares the notebook (a kernel takes a second or more to import ipykernel)."""
+        if self._next is None:
+            self._next = self._launch()
 
     def take(self) -> RunKernel:
+        """The kernel :meth:`start` launched, else a new one."""
+        kernel, self._next = self._next, None
+        return kernel if kernel is not None else self._launch()
+
+    def _launch(self) -> RunKernel:
         folder = tempfile.mkdtemp(prefix="wbk-")
         cf = _new_connection(folder)
         popen = subprocess.Popen(
@@ -191,7 +203,10 @@ class ColdKernels:
         return kernel
 
     def close(self) -> None:
-        pass
+        """Kill a kernel launched ahead and never taken."""
+        kernel, self._next = self._next, None
+        if kernel is not None:
+            kernel.kill()
 
     def __enter__(self) -> "ColdKernels":
         return self
