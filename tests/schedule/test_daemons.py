@@ -18,13 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from workbench.config import load_config
 from workbench.reports.runlog import RunLog
 
-from tests.support.projects import REPO, write_reports_config
+from tests.support.projects import REPO, write_reports_config, write_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -37,10 +36,7 @@ ENV.pop("WORKBENCH_CRASH_AT", None)
 def notebook(path: Path) -> Path:
     """``mode``: 'ok' records; 'hold_once' waits for a file named 'release' on its first run.
     Every kernel appends its pid to kernels.txt (to check none outlives what should end it)."""
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("from datetime import date\nday: date = date(2026, 1, 1)\nmode: str = 'ok'\n")
-    params.metadata["tags"] = ["parameters"]
-    body = nbformat.v4.new_code_cell(
+    return write_notebook(path, "from datetime import date\nday: date = date(2026, 1, 1)\nmode: str = 'ok'\n",
         "import os, time, pathlib, workbench.reports.kernel as k\n"
         "here = pathlib.Path(os.environ.get('WB_TEST_ROOT', '.'))\n"
         "with open(here / 'kernels.txt', 'a') as f:\n    f.write(f'{os.getpid()}\\n')\n"
@@ -51,9 +47,6 @@ def notebook(path: Path) -> Path:
         "    while not (here / 'release').exists() and time.monotonic() < deadline:\n"
         "        time.sleep(0.1)\n"
         "k.record('day', day.isoformat())\n")
-    nb.cells = [params, body]
-    nbformat.write(nb, str(path))
-    return path
 
 
 def project(root: Path, **report) -> Path:

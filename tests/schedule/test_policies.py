@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from workbench.config import load_config
@@ -26,7 +25,7 @@ from workbench.reports.runlog import RunLog
 from workbench.schedule.cron import Schedule
 from workbench.schedule.loop import FakeClock, Scheduler, refresh_index
 
-from tests.support.projects import REPO, write_reports_config
+from tests.support.projects import REPO, write_reports_config, write_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -42,10 +41,7 @@ def slot(i: int) -> str:
 def notebook(path: Path) -> Path:
     """'ok' records; 'hold' notes that it started, then waits for the file 'release';
     'fail_if_flagged' raises while a file fail-<day> exists."""
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("from datetime import date\nday: date = date(2026, 1, 1)\nmode: str = 'ok'\n")
-    params.metadata["tags"] = ["parameters"]
-    body = nbformat.v4.new_code_cell(
+    return write_notebook(path, "from datetime import date\nday: date = date(2026, 1, 1)\nmode: str = 'ok'\n",
         "import os, time, pathlib, workbench.reports.kernel as k\n"
         "if mode == 'hold':\n"
         "    with open('started.txt', 'a') as f:\n        f.write(f'{os.getpid()}\\n')\n"
@@ -55,9 +51,6 @@ def notebook(path: Path) -> Path:
         "if mode == 'fail_if_flagged' and pathlib.Path(f'fail-{day}').exists():\n"
         "    raise ValueError(f'flagged {day}')\n"
         "k.record('day', day.isoformat())\n")
-    nb.cells = [params, body]
-    nbformat.write(nb, str(path))
-    return path
 
 
 def project(root: Path, reports: dict) -> Path:

@@ -23,7 +23,7 @@ from workbench.config import load_config
 from workbench.reports.runlog import RunLog
 from workbench.schedule.loop import FakeClock, Scheduler
 
-from tests.support.projects import REPO, write_reports_config
+from tests.support.projects import REPO, write_reports_config, write_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +33,8 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def notebook(path: Path, extra_params: str = "") -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("from datetime import date\nday: date = date(2026, 1, 1)\nmode: str = 'ok'\n"
-                                       + extra_params)
-    params.metadata["tags"] = ["parameters"]
-    body = nbformat.v4.new_code_cell(
+    return write_notebook(path, "from datetime import date\nday: date = date(2026, 1, 1)\nmode: str = 'ok'\n"
+                                       + extra_params,
         "import os, signal, time, pathlib, workbench.reports.kernel as k\n"
         "flags = pathlib.Path('flags'); flags.mkdir(exist_ok=True)\n"
         "first = not (flags / mode).exists(); (flags / mode).touch()\n"
@@ -45,9 +42,6 @@ def notebook(path: Path, extra_params: str = "") -> Path:
         "if mode == 'raise':\n    raise ValueError('the notebook is wrong')\n"
         "if mode == 'slow_once' and first:\n    time.sleep(120)\n"
         "k.record('day', day.isoformat())\n")
-    nb.cells = [params, body]
-    nbformat.write(nb, str(path))
-    return path
 
 
 def project(root: Path, reports: dict) -> Path:

@@ -30,6 +30,18 @@ REPO = TESTS.parent
 NOTEBOOKS = TESTS / "notebooks"
 
 
+def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
+    """A notebook at ``path``: a cell tagged ``parameters`` with ``parameters``, then ``cells``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nbformat.write(nb, str(path))
+    return path
+
+
 def write_config(root: Path, app_url: str, extra: str = "", **settings) -> Path:
     """A workbench.toml in ``root`` with ``app`` at ``app_url`` plus the demo layout."""
     lines = [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items()]
