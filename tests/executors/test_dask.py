@@ -22,14 +22,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.projects import NOTEBOOKS, REPO, write_reports_config
-from tests.support.servers import IN_CI
+from tests.support.servers import _unavailable
 
 try:
     import distributed  # noqa: F401
 except ImportError as e:  # the optional extra is part of the dev install, so CI has it
-    if IN_CI:
-        raise ImportError(f"dask/distributed are missing in CI ({e}); pip install -e '.[dev]'") from e
-    pytest.skip(f"dask/distributed are not installed ({e}); pip install -e '.[dask]'", allow_module_level=True)
+    _unavailable("dask/distributed", e, "pip install -e '.[dev]'", module=True)
 
 import psutil
 

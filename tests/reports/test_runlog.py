@@ -263,7 +263,9 @@ def test_code_from_before_versions_still_works_on_a_migrated_file(legacy):
     try:
         old = legacy_module()
     except (subprocess.CalledProcessError, FileNotFoundError) as e:
-        pytest.skip(f"the legacy commit is not in this checkout ({e})")
+        from tests.support.servers import _unavailable
+
+        _unavailable("the legacy commit 0299be5", e, "use a full clone (git fetch --unshallow)")
     RunLog(legacy)
     log = old.RunLog(legacy)
     log.add("old-run", "daily", "nb", {"a": 1})

@@ -25,11 +25,13 @@ MY_ADMIN = dict(host=os.environ.get("WB_TEST_MY_HOST", "127.0.0.1"), port=int(os
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _unavailable(what: str, err: Exception):
-    msg = f"{what} is not available ({err}); run `bash scripts/services.sh`"
+def _unavailable(what: str, err: Exception, fix: str = "run `bash scripts/services.sh`", *,
+                 module: bool = False):
+    """Fail in CI, skip elsewhere: the one place a missing dependency of a test is judged."""
+    msg = f"{what} is not available ({err}); {fix}"
     if IN_CI:
         pytest.fail(msg, pytrace=False)
-    pytest.skip(msg)
+    pytest.skip(msg, allow_module_level=module)
 
 
 def require_chromium() -> str:
