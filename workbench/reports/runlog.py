@@ -277,11 +277,17 @@ class RunLog:
         of schedulers (processes, hosts sharing the file) run a slot once. The slot is
         spelled by :func:`slot_text` first, so one instant is one slot whatever its zone.
         """
+        return self._insert_once(("insert into slots (report, slot, run_id, claimed_at) values (?,?,?,?)",
+                                  (report, slot_text(slot), run_id, time.time())))
+
+    def _insert_once(self, *statements: tuple[str, tuple]) -> bool:
+        """Run ``statements`` in one immediate transaction; False (nothing written) when a
+        unique key says another process got there first."""
         with closing(self._connect()) as db:
             db.execute("begin immediate")
             try:
-                db.execute("insert into slots (report, slot, run_id, claimed_at) values (?,?,?,?)",
-                           (report, slot_text(slot), run_id, time.time()))
+                for sql, args in statements:
+                    db.execute(sql, args)
             except sqlite3.IntegrityError:
                 db.execute("rollback")
                 return False
@@ -302,24 +308,12 @@ class RunLog:
         if trigger not in TRIGGERS:
             raise UsageError(f"unknown run trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
         key, now = slot_text(slot), time.time()
-        with closing(self._connect()) as db:
-            db.execute("begin immediate")
-            try:
-                db.execute("insert into slots (report, slot, run_id, claimed_at) values (?,?,?,?)",
-                           (report, key, run_id, now))
-                db.execute(
-                    "insert into runs (id, report, notebook, parameters, status, pid, host, queued_at,"
-                    ' slot, attempt, "trigger", lease_until) values (?,?,?,?,?,?,?,?,?,?,?,?)',
-                    (run_id, report, notebook, json.dumps(parameters), RUNNING, os.getpid(), socket.gethostname(),
-                     now, key, 1, trigger, None if lease is None else now + lease))
-            except sqlite3.IntegrityError:
-                db.execute("rollback")
-                return False
-            except BaseException:
-                db.execute("rollback")
-                raise
-            db.execute("commit")
-            return True
+        return self._insert_once(
+            ("insert into slots (report, slot, run_id, claimed_at) values (?,?,?,?)", (report, key, run_id, now)),
+            ("insert into runs (id, report, notebook, parameters, status, pid, host, queued_at,"
+             ' slot, attempt, "trigger", lease_until) values (?,?,?,?,?,?,?,?,?,?,?,?)',
+             (run_id, report, notebook, json.dumps(parameters), RUNNING, os.getpid(), socket.gethostname(),
+              now, key, 1, trigger, None if lease is None else now + lease)))
 
     def slot_claim(self, report: str, slot: str | dt.datetime) -> str | None:
         """The run id that claimed ``(report, slot)``, or None."""
