@@ -253,3 +253,20 @@ class HubBacked(ABC):
 
     def _open(self):  # answered by the hub: no connection of its own
         raise NotImplementedError
+
+
+class Fingerprintable(ABC):
+    """A source that can say, cheaply and conservatively, whether a table's data changed.
+
+    The pipeline skips a task whose inputs' fingerprints are unchanged, and
+    ``wb.sql(..., cache=True)`` reuses a result on the same condition, so a fingerprint
+    must never stay equal when the data changed; it may change when the data did not
+    (that only costs a re-run). Each kind documents in its module what it reads and which
+    traps of its database it avoids.
+    """
+
+    @abstractmethod
+    def fingerprint(self, table: str | None = None) -> str | None:
+        """A token of the data in ``table`` (``schema.table`` or a bare name; the whole
+        source when ``None``): equal tokens mean unchanged data. ``None`` means unknown,
+        which callers treat as changed."""
