@@ -166,10 +166,10 @@ def test_report_shows_charts_and_passing_checks(project):
 
 
 def test_a_day_past_the_data_is_reported_stale(project):
-    """For a day two days after the demo's last, the inputs are stale: the set is still
+    """For a day three days after the demo's last, the inputs are stale: the set is still
     written (its card says so) and the report counts the failed freshness checks."""
     config, _, _ = project
-    late = dt.date(2026, 11, 30)
+    late = dt.date(2026, 12, 1)
     run(config, "training_set", late)
     card = json.loads((config.root / f"data/lake/training_set/day={late}/data_card.json").read_text())
     assert [f["status"] for f in card["freshness"]] == ["stale"] * 4
