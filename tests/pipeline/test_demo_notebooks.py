@@ -199,3 +199,28 @@ def test_report_draws_offline_in_chromium(project):
             timeout=30_000)
         browser.close()
     assert blocked == [] and errors == []
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_photo_metadata_is_the_same_from_a_server_app_database(project, kind, tmp_path):
+    """The same demo in PostgreSQL or MariaDB gives the same photo_metadata as in SQLite
+    (timestamps as UTC, booleans as booleans, the camera out of the EXIF JSON)."""
+    from tests.support.servers import require_server, scratch_database
+
+    require_server(kind)
+    sqlite_config, _, _ = project
+    with scratch_database(kind, "wb_photopipe") as url:
+        build(tmp_path, scale=0.05, end_day=END, days=14, app_url=url, progress=False)
+        write_config(tmp_path, url)
+        config = load_config(tmp_path / "workbench.toml")
+        run(config, "photo_metadata", DAY)
+        frames = []
+        for cfg in (sqlite_config, config):
+            wb = Workbench(cfg)
+            try:
+                frames.append(wb.sql("select * from warehouse.photo_metadata order by photo_id"))
+            finally:
+                wb.close()
+    want, got = (f.astype(str) for f in frames)
+    assert len(want) > 100 and want.columns.tolist() == got.columns.tolist()
+    assert want.equals(got)
