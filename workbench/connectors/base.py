@@ -89,6 +89,10 @@ class Source(ABC):
         except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
             return self.describe_error(e)
 
+    def bind(self, config) -> None:
+        """Told the whole config by the Session that made it (the lake takes its
+        ``[lake.*]`` datasets and the project root from it); nothing by default."""
+
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None
