@@ -14,14 +14,14 @@ found them all.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Any, Mapping
 
 from ..connectors.base import Fingerprintable
 from ..errors import ConfigError
 from ..sqltext import reads
 
-if TYPE_CHECKING:
-    from .session import Session
+#: a :class:`~workbench.query.session.Session` (not imported: the session calls this module)
+Session = Any
 
 
 def resolve(session: "Session", ref: str) -> tuple[str, str | None]:
