@@ -215,3 +215,21 @@ def test_the_facade(tmp_path, sqlite_url, monkeypatch):
     finally:
         wb_module.reset()
         wb.close()
+
+
+def test_a_hit_still_tells_lineage_which_sources_it_used(tmp_path, sqlite_url):
+    from workbench.query import lineage
+
+    wb = make_project(tmp_path, sqlite_url)
+    seen: list[str] = []
+    lineage.subscribe(seen.append)
+    try:
+        q = "select f.user_id, p.title from features f join app.photos p on p.id = f.user_id"
+        wb.sql(q, cache=True)
+        first = sorted(seen)
+        seen.clear()
+        wb.sql(q, cache=True)
+        assert len(entries(wb)) == 1 and "app" in first and sorted(seen) == first  # as the miss told it
+    finally:
+        lineage.unsubscribe(seen.append)
+        wb.close()
