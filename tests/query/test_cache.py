@@ -233,3 +233,20 @@ def test_a_hit_still_tells_lineage_which_sources_it_used(tmp_path, sqlite_url):
     finally:
         lineage.unsubscribe(seen.append)
         wb.close()
+
+
+def test_the_warehouse_token_is_the_same_through_an_open_hub(tmp_path, sqlite_url):
+    """With the hub open the warehouse is hashed through it (one DuckDB instance per file
+    in a process), else on a private connection: both must give the same token."""
+    from workbench.connectors import warehouse
+
+    wb = make_project(tmp_path, sqlite_url)
+    src = wb.source("warehouse")
+    assert not wb.hub.built
+    private = [src.fingerprint("features"), src.fingerprint(), src.fingerprint("nosuch")]
+    warehouse._memo.clear()
+    wb.sql("select 1 from features")
+    assert wb.hub.built
+    assert [src.fingerprint("features"), src.fingerprint(), src.fingerprint("nosuch")] == private
+    assert private[0] is not None and private[2] is None
+    wb.close()

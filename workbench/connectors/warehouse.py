@@ -12,7 +12,9 @@ The same rows written again give the same token, which is what lets the pipeline
 the dependants of a task that re-ran but wrote the same data. The file is attached
 READ_ONLY on a private connection for the one query and let go at once, as the hub
 does, so fingerprinting never locks a writer out; while a writer holds the file the
-answer is ``None``. A token is remembered under the identity of the file and its
+answer is ``None``. When this process's hub is open, the queries go through it (one DuckDB instance per
+file in a process: a second one closing its descriptor would drop the first's file
+locks); both ways give the same token. A token is remembered under the identity of the file and its
 ``.wal`` (:mod:`workbench.storage.digests`: reused only while both are unchanged and
 settled), so asking again for an unchanged warehouse costs two stats.
 Cost: a scan of the table, about 35 ms per million rows.
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Iterator
 from ..config import SourceConfig
 from ..config.urls import database
 from ..errors import SourceError, UsageError
-from ..sqltext import quote_ident, quote_literal
+from ..sqltext import prepare, quote_ident, quote_literal
 from ..storage.digests import identity, settled
 from .base import Attachable, Fingerprintable, HubBacked, Source
 
@@ -121,41 +123,66 @@ class WarehouseSource(HubBacked, Source, Attachable, Fingerprintable):
     def _content_token(self, table: str | None) -> str | None:
         import duckdb
 
-        from .. import duck
+        from ..errors import WorkbenchError
 
         if not self.path.exists():
             return None
+        hub = self._hub
+        if hub is not None and hub.built:
+            # this process's hub is open: ask it (it attaches the file for the query and
+            # lets go after), rather than a second DuckDB instance opening the same file
+            from ..arrow.rows import collect
+
+            def rows(sql: str, params: dict) -> list[tuple]:
+                return [tuple(r.values()) for r in collect(
+                    hub.batches(sql, params, timeout=None, source=self)).to_pylist()]
+
+            try:
+                return self._hash_tables(rows, quote_ident(self.name), self.name, table)
+            except WorkbenchError:
+                return None
+        from .. import duck
+
         con = duck.connect()
         try:
             try:
                 con.execute(f"ATTACH {quote_literal(str(self.path))} AS fp (READ_ONLY)")
             except duckdb.Error:
                 return None  # locked by a writer, or not a DuckDB file: unknown
-            if table is None:
-                names = [(r[0], r[1]) for r in con.execute(
-                    "select schema_name, table_name from duckdb_tables() where database_name = 'fp' "
-                    "order by 1, 2").fetchall()]
-            else:
-                schema, _, name = table.rpartition(".")
-                names = [(schema or "main", name)]
-            parts = []
-            for schema, name in names:
-                rows = con.execute(  # DuckDB's names are case-insensitive
-                    "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-                    "where database_name = 'fp' and lower(schema_name) = lower(?) and lower(table_name) = lower(?) "
-                    "order by column_index", [schema, name]).fetchall()
-                if not rows:
-                    return None  # no such table or view
-                schema, name = rows[0][0], rows[0][1]
-                cols = [(r[2], r[3]) for r in rows]
-                ref = f"fp.{quote_ident(schema)}.{quote_ident(name)}"
-                n, total = con.execute(f"select count(*), sum(hash(t)) from {ref} t").fetchone()
-                parts.append([schema, name, cols, n, str(total)])
+            return self._hash_tables(lambda sql, params: con.execute(prepare(sql, params, "dollar"), params).fetchall(),
+                                     "fp", "fp", table)
         except duckdb.Error:
             return None
         finally:
             con.close()
-        body = json.dumps([duckdb.__version__, parts], default=str).encode()
+
+    @staticmethod
+    def _hash_tables(rows, alias: str, db: str, table: str | None) -> str | None:
+        """The token from ``rows(sql, params)`` (``:name`` placeholders) over the file attached as ``alias``
+        (catalog name ``db``); every value comes back as text or int, so the hub's path
+        and a private connection give the same token."""
+        import duckdb
+
+        if table is None:
+            names = rows("select schema_name, table_name from duckdb_tables() where database_name = :db "
+                         "order by 1, 2", {"db": db})
+        else:
+            schema, _, name = table.rpartition(".")
+            names = [(schema or "main", name)]
+        parts = []
+        for schema, name in names:
+            found = rows(  # DuckDB's names are case-insensitive
+                "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+                "where database_name = :db and lower(schema_name) = lower(:schema) "
+                "and lower(table_name) = lower(:name) order by column_index", {"db": db, "schema": schema, "name": name})
+            if not found:
+                return None  # no such table or view
+            schema, name = found[0][0], found[0][1]
+            cols = [[r[2], r[3]] for r in found]
+            ref = f"{alias}.{quote_ident(schema)}.{quote_ident(name)}"
+            [(n, total)] = rows(f"select count(*)::varchar, sum(hash(t))::varchar from {ref} t", {})
+            parts.append([schema, name, cols, n, total])
+        body = json.dumps([duckdb.__version__, parts]).encode()
         return "duckdb:" + hashlib.blake2b(body, digest_size=20).hexdigest()
 
     @contextmanager
