@@ -35,6 +35,7 @@ from ..config import Config
 from ..errors import ParameterError, QueryError, ReadOnlySourceError, SourceError
 from ..secrets import clean
 from ..sqltext import identifiers, prepare, quote_ident, quote_literal
+from ..storage import remote
 from .base import Attachable, HubBacked, Source, cancelled_error, timeout_error
 from .lake import LakeSource, reader_sql
 
@@ -51,7 +52,8 @@ class Hub:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._problems: dict[str, str] = {}
         self._lock = threading.RLock()
-        self.secrets = [s for src in sources.values() for s in src.secrets]
+        self.store = remote.S3Options.from_config(config)
+        self.secrets = [s for src in sources.values() for s in src.secrets] + self.store.secrets
         self.warehouses = [n for n, s in sources.items() if isinstance(s, Attachable) and s.attach_per_query]
         for src in sources.values():
             if isinstance(src, HubBacked):
@@ -70,6 +72,7 @@ class Hub:
     def _build(self) -> duckdb.DuckDBPyConnection:
         con = duck.connect()
         self._problems = {}
+        self._configure_store(con)
         for name, src in self.sources.items():
             if not isinstance(src, Attachable) or src.attach_per_query:
                 continue  # the warehouse is attached per query: see _hold
@@ -79,7 +82,7 @@ class Hub:
                 self._problems[name] = clean(e, self.secrets)
         for name, ds in self.config.lake.items():
             try:
-                reader = reader_sql(ds, str(self.config.resolve(ds.path)))
+                reader = reader_sql(ds, self.config.location(ds.path))
                 con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {reader}")
             except duckdb.Error as e:
                 self._problems[name] = (
@@ -88,6 +91,13 @@ class Hub:
                 )
         self._holders = 0
         return con
+
+    def _configure_store(self, con: duckdb.DuckDBPyConnection) -> None:
+        """httpfs and the ``[storage.s3]`` secret, when a lake lives in an object store."""
+        urls = [s.url for s in self.sources.values() if isinstance(s, LakeSource)]
+        urls += [ds.path for ds in self.config.lake.values()]
+        if remote.uses_remote(urls) or self.config.storage.s3 is not None:
+            remote.configure_duckdb(con, self.store)
 
     def _hold(self, con: duckdb.DuckDBPyConnection) -> None:
         """Attach the warehouse files for a query (the first of those running at once)."""
