@@ -123,7 +123,7 @@ class S3Bucket:
 
     server: S3Server
     name: str
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # holds the secret
 
     @property
     def endpoint(self) -> str:
