@@ -162,6 +162,19 @@ def test_a_wrong_secret_is_one_clear_line_without_the_secret(lakes, s3):
         assert secret not in r.stderr + r.stdout
 
 
+def test_a_wrong_secret_on_an_explicit_dataset_is_a_storage_auth_error(lakes, s3, monkeypatch):
+    from workbench.errors import StorageAuthError
+
+    toml = lakes / "workbench.toml"
+    toml.write_text(toml.read_text() + f'\n[lake.clicks]\npath = "{s3.url("lake/labels/*.parquet")}"\n')
+    monkeypatch.setenv("WB_TEST_S3_SECRET", "wrong-" + "y" * 30)
+    with pytest.raises(StorageAuthError) as e:
+        _wb(lakes).sql("select count(*) from clicks")
+    message = str(e.value)
+    assert "\n" not in message and "refused the credentials" in message
+    assert "wrong-" not in message and s3.secret not in message and s3.key_id not in message
+
+
 def test_nothing_written_or_printed_holds_the_key_or_secret(lakes, s3):
     outputs = []
     for args in (["tables"], ["tables", "bucket"], ["sql", "hub", "select * from bucket.labels"],

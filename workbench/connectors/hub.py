@@ -33,7 +33,8 @@ from .. import duck
 from ..arrow.dtypes import normalize
 from ..config import Config
 from ..config import LakeDataset
-from ..errors import ParameterError, QueryError, ReadOnlySourceError, SourceError, WorkbenchError
+from ..errors import (ParameterError, QueryError, ReadOnlySourceError, SourceError, StorageAuthError,
+                      WorkbenchError)
 from ..secrets import clean, redact_url
 from ..sqltext import identifiers, prepare, quote_ident, quote_literal
 from ..storage import remote
@@ -158,6 +159,10 @@ class Hub:
                         con.execute(f"CREATE OR REPLACE VIEW memory.main.{quote_ident(name)} AS "
                                     f"SELECT * FROM memory.{quote_ident(lake)}.{quote_ident(name)}")
                 except duckdb.Error as e:
+                    refused = self._refused(clean(e, self.secrets))
+                    if refused:
+                        self._problems[name] = f"lake dataset {name!r} ({ds.path}): {refused}"
+                        continue
                     fix = (f"fix [lake.{name}] path in workbench.toml" if name in self.config.lake
                            else f"fix the files under {redact_url(self.sources[lake].url)}")
                     self._problems[name] = (
@@ -334,6 +339,14 @@ class Hub:
                 if problem:
                     raise ParameterError(problem)
 
+    def _refused(self, msg: str) -> str | None:
+        """The one line for DuckDB's httpfs refused by the store (403), else ``None``."""
+        if "HTTP 403" not in msg and "SignatureDoesNotMatch" not in msg and "InvalidAccessKeyId" not in msg:
+            return None
+        first = msg.split(" Authentication Failure")[0].split(" LINE 1:")[0]
+        return (f"{self.store.where} refused the credentials ({first}); check key_id and secret in "
+                "[storage.s3] (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
+
     def _error(self, e: duckdb.Error, query: str, timeout, timed_out: bool) -> Exception:
         msg = clean(e, self.secrets)
         if isinstance(e, duckdb.InterruptException):
@@ -346,8 +359,12 @@ class Hub:
                 f"hub: {msg}; the hub reads every source read-only: write into the warehouse with "
                 "wb.load(...) or `workbench sync`"
             )
+        refused = self._refused(msg)
+        if refused:
+            return StorageAuthError(refused)
         if isinstance(e, duckdb.CatalogException):
             for name, why in self._problems.items():
                 if re.search(rf"\b{re.escape(name)}\b", query):
-                    return SourceError(f"{name} is not available in the hub: {why}")
+                    cls = StorageAuthError if "refused the credentials" in why else SourceError
+                    return cls(f"{name} is not available in the hub: {why}")
         return QueryError(f"hub: {msg}")
