@@ -20,6 +20,8 @@ from .errors import (
     RowLimitError,
     RunFailed,
     SourceError,
+    StorageAuthError,
+    StorageError,
     Terminal,
     UsageError,
     WorkbenchError,
@@ -39,7 +41,7 @@ __getattr__, __dir__ = lazy(__name__, {
 })
 
 __all__ = ["ConfigError", "ExtensionError", "KernelStartError", "Retryable", "RunFailed", "Terminal", "ParameterError", "QueryCancelledError", "QueryError", "QueryTimeoutError",
-           "ReadOnlySourceError", "ReportError", "RowLimitError", "SourceError", "UsageError", "WorkbenchError",
+           "ReadOnlySourceError", "ReportError", "RowLimitError", "SourceError", "StorageError", "StorageAuthError", "UsageError", "WorkbenchError",
            "Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "clear_cache", "sources", "tables",
            "columns", "load", "export", "sync", "explore", "browse", "chart", "chart_sql", "profile",
            "run_report", "run_many", "record"]

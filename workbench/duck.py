@@ -4,8 +4,9 @@ DuckDB would download ``postgres``/``mysql``/``sqlite`` from its extension repos
 on first use; that is a network fetch at run time, which workbench never does. The
 packages ``duckdb-extension-postgres`` (and ``-mysql``, ``-sqlite``) ship the binary
 for exactly our DuckDB version. DuckDB derives the init symbol from the file name and
-the binaries are built as ``<name>_scanner``, so each file is linked under that name
-in a small cache folder and loaded from there by path.
+the scanner binaries are built as ``<name>_scanner``, so each file is linked under that
+name in a small cache folder and loaded from there by path. ``httpfs`` (``s3://`` for
+the lake, from ``duckdb-extension-httpfs``) is built under its own name.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ PACKAGES = {
     "postgres": ("duckdb-extension-postgres", "duckdb_extension_postgres"),
     "mysql": ("duckdb-extension-mysql", "duckdb_extension_mysql"),
     "sqlite": ("duckdb-extension-sqlite", "duckdb_extension_sqlite"),
+    "httpfs": ("duckdb-extension-httpfs", "duckdb_extension_httpfs"),
 }
+#: the name each binary was built under (its init symbol), when not ``<name>_scanner``
+BUILT_AS = {"httpfs": "httpfs"}
+
+
+def built_as(name: str) -> str:
+    """DuckDB's own name of extension ``name`` once loaded (``postgres_scanner``, ``httpfs``)."""
+    return BUILT_AS.get(name, f"{name}_scanner")
 
 #: Config for every DuckDB connection workbench opens: never fetch or auto-load.
 OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -52,7 +61,7 @@ def extension_path(name: str) -> Path:
             f"{package} does not match DuckDB {duckdb.__version__} (no {shipped.name} for it); "
             f"pip install {package}=={duckdb.__version__}"
         )
-    target = _cache_dir() / f"{name}_scanner.duckdb_extension"
+    target = _cache_dir() / f"{built_as(name)}.duckdb_extension"
     if not (target.is_symlink() and os.path.realpath(target) == str(shipped.resolve())):
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}-")
@@ -66,7 +75,7 @@ def extension_path(name: str) -> Path:
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load DuckDB extension ``name`` into ``con`` from its PyPI package, offline."""
     loaded = con.execute(
-        "select loaded from duckdb_extensions() where extension_name = ?", [f"{name}_scanner"]
+        "select loaded from duckdb_extensions() where extension_name = ?", [built_as(name)]
     ).fetchone()
     if loaded and loaded[0]:
         return

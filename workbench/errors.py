@@ -109,6 +109,18 @@ class ExtensionError(Terminal, SourceError):
     exit_code = 2
 
 
+class StorageError(Retryable, WorkbenchError):
+    """An object store (``s3://``) could not be reached or refused a request."""
+
+    exit_code = 1
+
+
+class StorageAuthError(Terminal, StorageError):
+    """An object store refused the credentials (wrong key or secret, no permission)."""
+
+    exit_code = 2
+
+
 class ParameterError(UsageError):
     """A query or report parameter is missing, unused, unknown or of the wrong type."""
 

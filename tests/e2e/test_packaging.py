@@ -27,7 +27,7 @@ def test_environment_yml_agrees_with_pyproject():
 def test_duckdb_pinned_to_its_extension_packages():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     version = next(d.split("==")[1] for d in deps if d.startswith("duckdb=="))
-    for ext in ("postgres", "mysql", "sqlite"):
+    for ext in ("postgres", "mysql", "sqlite", "httpfs"):
         assert f"duckdb-extension-{ext}=={version}" in deps
 
 
@@ -39,12 +39,12 @@ def test_extensions_load_with_network_disabled(tmp_path):
         "socket.socket.connect = refuse; socket.create_connection = refuse\n"
         "from workbench import duck as extensions\n"
         "con = extensions.connect()\n"
-        "for n in ('postgres', 'mysql', 'sqlite'): extensions.load_extension(con, n)\n"
+        "for n in ('postgres', 'mysql', 'sqlite', 'httpfs'): extensions.load_extension(con, n)\n"
         "print(sorted(r[0] for r in con.execute(\"select extension_name from duckdb_extensions() where loaded\").fetchall()))\n"
     )
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path), HTTP_PROXY="http://127.0.0.1:9",
                HTTPS_PROXY="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
-    for ext in ("mysql_scanner", "postgres_scanner", "sqlite_scanner"):
+    for ext in ("mysql_scanner", "postgres_scanner", "sqlite_scanner", "httpfs"):
         assert ext in r.stdout

@@ -35,6 +35,8 @@ from workbench.errors import (
     Terminal,
     UsageError,
     WorkbenchError,
+    StorageAuthError,
+    StorageError,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,9 +45,9 @@ RETRYABLE = {
     WorkbenchError: False, ConfigError: False, UsageError: False, SourceError: True, ExtensionError: False,
     ParameterError: False, QueryError: False, ReadOnlySourceError: False, RowLimitError: False,
     QueryTimeoutError: False, QueryCancelledError: False, ReportError: False, RunFailed: False,
-    KernelStartError: True,
+    KernelStartError: True, StorageError: True, StorageAuthError: False,
 }
-EXIT_2 = {ConfigError, UsageError, ParameterError, ExtensionError}
+EXIT_2 = {ConfigError, UsageError, ParameterError, ExtensionError, StorageAuthError}
 
 
 def family() -> list[type]:

@@ -72,7 +72,7 @@ def export_cmd(
     ctx: typer.Context,
     source: str = typer.Argument(..., help="Source name, or 'hub'."),
     query: str = typer.Argument(..., help="The SQL; parameters are :name."),
-    path: Path = typer.Argument(..., help="Output file: .parquet or .csv."),
+    path: str = typer.Argument(..., help="Output file: .parquet or .csv (a path, or s3://bucket/key)."),
 ) -> None:
     """Stream a query's result to a Parquet or CSV file (any size; bounded memory)."""
     from ..syncing.export import export

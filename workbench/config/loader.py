@@ -22,8 +22,8 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .model import Config, LakeDataset, NotifyConfig, ReportConfig, Settings, SourceConfig
-from .urls import is_plain_file_url
+from .model import Config, LakeDataset, NotifyConfig, ReportConfig, Settings, SourceConfig, StorageConfig
+from .urls import is_object_url, is_plain_file_url
 
 CONFIG_NAME = "workbench.toml"
 ENV_CONFIG = "WORKBENCH_CONFIG"
@@ -80,7 +80,7 @@ def _environment(root: Path) -> dict[str, str]:
 def _infer_role(url: str) -> str:
     if url.startswith("duckdb:"):
         return "warehouse"
-    if "://" not in url:
+    if "://" not in url or is_object_url(url):
         return "lake"
     return "oltp"
 
@@ -135,7 +135,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     root = path.parent
     env = _environment(root)
     raw = _expand(raw, env, "", path)
-    known = {"workbench", "sources", "lake", "reports", "notify"}
+    known = {"workbench", "sources", "lake", "reports", "notify", "storage"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{path}: {key}: unknown table; use one of [{'], ['.join(sorted(known))}]")
@@ -199,8 +199,15 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     except TypeError:
         raise ConfigError(f"{path}: notify: must be a table ([notify.smtp])") from None
 
+    try:
+        storage = StorageConfig(**raw.get("storage", {}))
+    except ValidationError as e:
+        raise ConfigError(_one_line(e, path, "storage")) from None
+    except TypeError:
+        raise ConfigError(f"{path}: storage: must be a table ([storage.s3])") from None
+
     return Config(path=path, root=root, settings=settings, sources=sources, lake=lake, reports=reports,
-                  notify=notify)
+                  notify=notify, storage=storage)
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -214,8 +221,8 @@ def _check_name(name: str, where: str, path: Path) -> None:
 
 
 def _check_url(url: str, where: str, path: Path) -> None:
-    if "://" not in url:
-        return  # a lake folder
+    if "://" not in url or is_object_url(url):
+        return  # a lake folder or bucket prefix
     if is_plain_file_url(url):
         return  # sqlite:// or duckdb://, which SQLAlchemy reads without a driver: nothing to load
     from sqlalchemy.engine import make_url

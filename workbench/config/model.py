@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ..errors import ConfigError
 from .durations import parse_duration, parse_offset
@@ -85,6 +85,50 @@ class LakeDataset(_Model):
         raise ValueError(
             f"cannot tell the format of {self.path!r}; add format = \"parquet\", \"csv\" or \"json\""
         )
+
+
+class S3Settings(_Model):
+    """``[storage.s3]``: how ``s3://`` URLs (lake sources, lake datasets, exports) are reached.
+
+    Every key may be left out: the usual AWS environment variables fill what is missing
+    when the store is used (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_SESSION_TOKEN``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``/
+    ``AWS_ENDPOINT_URL``). The key id, the secret and the token are ``SecretStr``: a repr or
+    a validation error shows ``**********``; write them as ``"${VAR}"``, never in the file.
+    """
+
+    endpoint: str | None = None        # http://127.0.0.1:9000, https://s3.example.com, or host:port
+    region: str | None = None
+    url_style: Literal["path", "vhost"] | None = None   # default: path with an endpoint, vhost on AWS
+    use_ssl: bool | None = None        # default: from the endpoint's scheme (https unless http://)
+    key_id: SecretStr | None = None
+    secret: SecretStr | None = None
+    session_token: SecretStr | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().rstrip("/")
+        scheme, sep, rest = v.rpartition("://")
+        if (sep and scheme not in ("http", "https")) or not rest or "/" in rest:
+            raise ValueError(f"{v!r} is not an endpoint; write host:port, http://host:port or https://host")
+        return v
+
+    def plain(self) -> dict[str, Any]:
+        """The settings as plain values (secrets revealed), for :mod:`workbench.storage.remote`."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            out[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return out
+
+
+class StorageConfig(_Model):
+    """The ``[storage]`` table: object stores (``[storage.s3]``)."""
+
+    s3: S3Settings | None = None
 
 
 NOTIFY_KINDS = ("command:", "webhook:", "email:")
@@ -209,6 +253,13 @@ class Config(_Model):
     lake: dict[str, LakeDataset] = Field(default_factory=dict)
     reports: dict[str, ReportConfig] = Field(default_factory=dict)
     notify: NotifyConfig = NotifyConfig()
+    storage: StorageConfig = StorageConfig()
+
+    def location(self, path: str) -> str:
+        """Where a lake path is: an ``s3://`` URL as written, a local one made absolute."""
+        from .urls import is_object_url
+
+        return path if is_object_url(path) else str(self.resolve(path))
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """A path from the config, relative to the project root."""

@@ -80,3 +80,13 @@ def is_plain_file_url(url: str) -> bool:
     without loading a driver: checking it needs no SQLAlchemy."""
     parts = parse(url)
     return parts is not None and not parts.has_port and parts.drivername in BUILTIN_FILE_BACKENDS
+
+
+#: URL schemes of object stores: a lake there, not a database (storage.remote reads them)
+OBJECT_SCHEMES = ("s3",)
+
+
+def is_object_url(url: str) -> bool:
+    """An ``s3://bucket/prefix`` URL: a lake in an object store, not a database URL."""
+    scheme, sep, _ = url.partition("://")
+    return bool(sep) and scheme.lower() in OBJECT_SCHEMES

@@ -32,14 +32,28 @@ import pyarrow as pa
 from .. import duck
 from ..arrow.dtypes import normalize
 from ..config import Config
-from ..errors import ParameterError, QueryError, ReadOnlySourceError, SourceError
-from ..secrets import clean
+from ..config import LakeDataset
+from ..errors import (ParameterError, QueryError, ReadOnlySourceError, SourceError, StorageAuthError,
+                      WorkbenchError)
+from ..secrets import clean, redact_url
 from ..sqltext import identifiers, prepare, quote_ident, quote_literal
+from ..storage import remote
 from .base import Attachable, HubBacked, Source, cancelled_error, timeout_error
-from .lake import LakeSource, reader_sql
+from .lake import LakeSource, discover, reader_sql
+from .lake import under as lake_under
 
 BATCH_ROWS = 122_880
 SCAN_SUFFIX = "$scan"  # a source shown through typed views is attached as NAME$scan beneath them
+
+
+def _local_files(root: str) -> list[str]:
+    import os
+
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        out += [os.path.join(folder, f) for f in files]
+    return out
 
 
 class Hub:
@@ -50,15 +64,69 @@ class Hub:
         self.sources = sources
         self._con: duckdb.DuckDBPyConnection | None = None
         self._problems: dict[str, str] = {}
+        self._lake_problems: dict[str, str] = {}
         self._lock = threading.RLock()
-        self.secrets = [s for src in sources.values() for s in src.secrets]
+        self.store = remote.S3Options.from_config(config)
+        self.secrets = [s for src in sources.values() for s in src.secrets] + self.store.secrets
         self.warehouses = [n for n, s in sources.items() if isinstance(s, Attachable) and s.attach_per_query]
         for src in sources.values():
             if isinstance(src, HubBacked):
                 src.hub = self
-            if isinstance(src, LakeSource):
-                src.datasets = dict(config.lake)
         self._holders = 0  # queries running that need the warehouse files attached
+        self._lakes: dict[str, dict[str, LakeDataset]] | None = None
+        self._bare: dict[str, str] = {}  # bare dataset name -> its lake
+
+    # -- the lake's datasets ------------------------------------------------------
+    def datasets_of(self, lake: str) -> dict[str, LakeDataset]:
+        """Lake source ``lake``'s datasets: its ``[lake.NAME]`` entries and those found."""
+        return self.lakes().get(lake, {})
+
+    def lake_datasets(self) -> dict[str, tuple[str, LakeDataset]]:
+        """Every dataset reachable by its bare name: ``{name: (lake, dataset)}``."""
+        lakes = self.lakes()
+        return {name: (lake, lakes[lake][name]) for name, lake in self._bare.items()}
+
+    def lakes(self) -> dict[str, dict[str, LakeDataset]]:
+        with self._lock:
+            if self._lakes is None:
+                self._lakes = self._find_datasets()
+            return self._lakes
+
+    def _find_datasets(self) -> dict[str, dict[str, LakeDataset]]:
+        lakes = [n for n, s in self.sources.items() if isinstance(s, LakeSource)]
+        roots = {n: self.sources[n].url for n in lakes}
+        out: dict[str, dict[str, LakeDataset]] = {n: {} for n in lakes}
+        described: dict[str, list[str]] = {n: [] for n in lakes}
+        for name, ds in self.config.lake.items():
+            where = self.config.location(ds.path)
+            owner = next((n for n in lakes if lake_under(where, roots[n])), lakes[0] if lakes else None)
+            if owner is not None:
+                out[owner][name] = ds
+                described[owner].append(where)
+        for n in lakes:
+            root = roots[n]
+            try:
+                files = list(remote.list_files(root, self.store)) if remote.is_remote(root) else _local_files(root)
+            except WorkbenchError as e:
+                self._lake_problems[n] = str(e)
+                continue
+            if remote.is_remote(root):
+                files = [f"{root.split('://', 1)[0]}://{f}" for f in files]
+            for name, ds in discover(root, files, described[n]).items():
+                out[n].setdefault(name, ds)
+        self._bare = {}
+        taken = set(self.sources)
+        for name in self.config.lake:
+            owner = next((n for n in lakes if name in out[n]), None)
+            if owner and name not in taken:
+                self._bare[name] = owner
+                taken.add(name)
+        for n in lakes:
+            for name in out[n]:
+                if name not in taken:
+                    self._bare[name] = n
+                    taken.add(name)
+        return out
 
     # -- building -----------------------------------------------------------------
     @property
@@ -75,6 +143,7 @@ class Hub:
     def _build(self) -> duckdb.DuckDBPyConnection:
         con = duck.connect()
         self._problems = {}
+        self._configure_store(con)
         for name, src in self.sources.items():
             if not isinstance(src, Attachable) or src.attach_per_query:
                 continue  # the warehouse is attached per query: see _hold
@@ -82,17 +151,38 @@ class Hub:
                 self._attach(con, name, src)
             except (duckdb.Error, SourceError) as e:
                 self._problems[name] = clean(e, self.secrets)
-        for name, ds in self.config.lake.items():
-            try:
-                reader = reader_sql(ds, str(self.config.resolve(ds.path)))
-                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {reader}")
-            except duckdb.Error as e:
-                self._problems[name] = (
-                    f"lake dataset {name!r} ({ds.path}): {clean(e)}; "
-                    f"run `make demo` to build the demo lake, or fix [lake.{name}] path in workbench.toml"
-                )
+        lakes = self.lakes()
+        self._problems.update(self._lake_problems)
+        for lake, datasets in lakes.items():
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS memory.{quote_ident(lake)}")
+            for name, ds in datasets.items():
+                try:
+                    reader = reader_sql(ds, self.config.location(ds.path))
+                    con.execute(f"CREATE OR REPLACE VIEW memory.{quote_ident(lake)}.{quote_ident(name)} AS "
+                                f"SELECT * FROM {reader}")
+                    if self._bare.get(name) == lake:
+                        con.execute(f"CREATE OR REPLACE VIEW memory.main.{quote_ident(name)} AS "
+                                    f"SELECT * FROM memory.{quote_ident(lake)}.{quote_ident(name)}")
+                except duckdb.Error as e:
+                    refused = self._refused(clean(e, self.secrets))
+                    if refused:
+                        self._problems[name] = f"lake dataset {name!r} ({ds.path}): {refused}"
+                        continue
+                    fix = (f"fix [lake.{name}] path in workbench.toml" if name in self.config.lake
+                           else f"fix the files under {redact_url(self.sources[lake].url)}")
+                    self._problems[name] = (
+                        f"lake dataset {name!r} ({ds.path}): {clean(e, self.secrets)}; "
+                        f"run `make demo` to build the demo lake, or {fix}"
+                    )
         self._holders = 0
         return con
+
+    def _configure_store(self, con: duckdb.DuckDBPyConnection) -> None:
+        """httpfs and the ``[storage.s3]`` secret, when a lake lives in an object store."""
+        urls = [s.url for s in self.sources.values() if isinstance(s, LakeSource)]
+        urls += [ds.path for ds in self.config.lake.values()]
+        if remote.uses_remote(urls) or self.config.storage.s3 is not None:
+            remote.configure_duckdb(con, self.store)
 
     def _hold(self, con: duckdb.DuckDBPyConnection) -> None:
         """Attach the warehouse files for a query (the first of those running at once)."""
@@ -185,6 +275,8 @@ class Hub:
             if self._con is not None:
                 self._con.close()
             self._con = None
+            self._lakes = None  # files may have come or gone: look again
+            self._lake_problems = {}
 
     close = refresh
 
@@ -252,6 +344,14 @@ class Hub:
                 if problem:
                     raise ParameterError(problem)
 
+    def _refused(self, msg: str) -> str | None:
+        """The one line for DuckDB's httpfs refused by the store (403), else ``None``."""
+        if "HTTP 403" not in msg and "SignatureDoesNotMatch" not in msg and "InvalidAccessKeyId" not in msg:
+            return None
+        first = msg.split(" Authentication Failure")[0].split(" LINE 1:")[0]
+        return (f"{self.store.where} refused the credentials ({first}); check key_id and secret in "
+                "[storage.s3] (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
+
     def _error(self, e: duckdb.Error, query: str, timeout, timed_out: bool) -> Exception:
         msg = clean(e, self.secrets)
         if isinstance(e, duckdb.InterruptException):
@@ -264,8 +364,12 @@ class Hub:
                 f"hub: {msg}; the hub reads every source read-only: write into the warehouse with "
                 "wb.load(...) or `workbench sync`"
             )
+        refused = self._refused(msg)
+        if refused:
+            return StorageAuthError(refused)
         if isinstance(e, duckdb.CatalogException):
             for name, why in self._problems.items():
                 if re.search(rf"\b{re.escape(name)}\b", query):
-                    return SourceError(f"{name} is not available in the hub: {why}")
+                    cls = StorageAuthError if "refused the credentials" in why else SourceError
+                    return cls(f"{name} is not available in the hub: {why}")
         return QueryError(f"hub: {msg}")

@@ -11,7 +11,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 
 from ..config import SourceConfig
-from ..config.urls import backend_name
+from ..config.urls import backend_name, is_object_url
 from .base import Source
 
 #: backend name -> "module:Class", imported on first use (drivers are heavy)
@@ -28,8 +28,8 @@ GROUP = "workbench.connectors"
 
 
 def backend_of(url: str) -> str:
-    """SQLAlchemy's backend name of ``url`` (``postgresql``, ``mysql``, ...); ``lake`` for a path."""
-    if "://" not in url:
+    """SQLAlchemy's backend name of ``url`` (``postgresql``, ``mysql``, ...); ``lake`` for a path or an ``s3://`` prefix."""
+    if "://" not in url or is_object_url(url):
         return "lake"
     return backend_name(url)
 

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from ..errors import WorkbenchError
-from ..connectors.lake import LakeSource
 from ..connectors.warehouse import WarehouseSource
 from ..query.default import session as get_workbench
 from ..sqltext import table_refs
@@ -40,7 +39,7 @@ class Catalog:
     def hub_tables(self) -> list[str]:
         """Names that work unqualified on the hub: lake datasets and warehouse tables."""
         wb = get_workbench()
-        names = list(wb.config.lake)
+        names = list(wb.hub.lake_datasets())
         for s in wb.config.sources:
             if isinstance(wb.source(s), WarehouseSource):
                 names += self.tables(s)
@@ -49,8 +48,9 @@ class Catalog:
     def columns(self, source: str | None, table: str) -> list[str]:
         wb = get_workbench()
         if source is None:
-            if table in wb.config.lake:
-                source = next((s for s in wb.config.sources if isinstance(wb.source(s), LakeSource)), None)
+            found = wb.hub.lake_datasets().get(table)
+            if found is not None:
+                source = found[0]
             else:
                 source = next((s for s in wb.config.sources if isinstance(wb.source(s), WarehouseSource)
                                and table in self.tables(s)), None)

@@ -27,14 +27,15 @@ Session = Any
 def resolve(session: "Session", ref: str) -> tuple[str, str | None]:
     """``(source name, table or None)`` for ``ref``; ConfigError naming the known names."""
     config = session.config
-    if ref in config.lake:
-        lakes = [n for n, s in config.sources.items() if s.role == "lake"]
-        if lakes:
-            return lakes[0], ref
     head, _, rest = ref.partition(".")
     if head in config.sources:
         return head, (rest or None)
-    known = sorted(set(config.sources) | set(config.lake))
+    # a bare dataset name: the lake that owns it (explicit [lake.NAME] or found under a
+    # lake's URL; the hub knows which, by the one clash rule of connectors.lake)
+    found = _bare_datasets(session)
+    if ref in found:
+        return found[ref], ref
+    known = sorted(set(config.sources) | set(config.lake) | set(found))
     raise ConfigError(
         f"{ref!r} names no source or lake dataset; write source.table (known: {', '.join(known)})"
     )
@@ -75,17 +76,21 @@ def statement_inputs(session: "Session", query: str, source: str | None,
             out.append((head, rest))
         elif not dot and ref in frames:
             return None
-        elif not dot and ref in config.lake:
-            lakes = [n for n, s in config.sources.items() if s.role == "lake"]
-            if not lakes:
-                return None
-            out.append((lakes[0], ref))
+        elif not dot and ref in (lake_names := _bare_datasets(session)):
+            out.append((lake_names[ref], ref))
         else:
             warehouses = [n for n, s in config.sources.items() if s.role == "warehouse"]
             if not warehouses:
                 return None
             out.append((warehouses[0], ref))
     return sorted(set(out), key=lambda p: (p[0], p[1] or ""))
+
+
+def _bare_datasets(session: "Session") -> dict[str, str]:
+    """``{bare dataset name: its lake}`` (built once per call site; empty without a lake)."""
+    if not any(s.role == "lake" for s in session.config.sources.values()):
+        return {}
+    return {name: lake for name, (lake, _) in session.hub.lake_datasets().items()}
 
 
 def statement_fingerprints(session: "Session", query: str, source: str | None,

@@ -2,6 +2,9 @@
 
 The file is written beside the target and renamed into place when complete; a failure
 or a kill leaves no partial file under the final name. Memory stays bounded by a batch.
+To ``s3://``, the file is written whole in a local temporary folder first and then
+uploaded as one object (a PUT, or a multipart upload completed in its last call): S3
+shows an object only once complete, so a reader never sees half of one.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import UsageError
-from ..storage import atomic
+from ..storage import atomic, remote
 from .warehouse import WriteResult
 
 if TYPE_CHECKING:
@@ -39,6 +42,9 @@ def export(wb: "Session", query: str, path: str | os.PathLike[str], *, source: s
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    if remote.is_remote(path):
+        return _export_remote(wb, query, str(path), source=source, format=format, params=params,
+                              progress=progress, _frame=_frame or sys._getframe(1))
     dest = Path(path)
     fmt = (format or dest.suffix.lstrip(".")).lower()
     if fmt not in ("parquet", "csv"):
@@ -67,3 +73,18 @@ def export(wb: "Session", query: str, path: str | os.PathLike[str], *, source: s
         if writer is not None:
             writer.close()  # before the rename: the file is complete only then
     return WriteResult(str(dest), rows)
+
+
+def _export_remote(wb: "Session", query: str, url: str, *, source, format, params, progress, _frame) -> WriteResult:
+    """Export to a local temporary file, then upload it whole as the object ``url``."""
+    import tempfile
+
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    fmt = (format or Path(name).suffix.lstrip(".")).lower()
+    if fmt not in ("parquet", "csv"):
+        raise UsageError(f"cannot tell the format of {name!r}; name it .parquet or .csv, or pass format=")
+    with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
+        local = Path(folder) / f"export.{fmt}"
+        result = export(wb, query, local, source=source, format=fmt, params=params, progress=progress, _frame=_frame)
+        remote.put_file(local, url, remote.S3Options.from_config(wb.config))
+    return WriteResult(url, result.rows)

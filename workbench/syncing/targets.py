@@ -1,5 +1,11 @@
 """Where a sync writes: a warehouse table (one transaction with its watermark) or a lake
-snapshot (a Parquet file renamed into place, then the watermark)."""
+snapshot (a Parquet file renamed into place, then the watermark).
+
+A lake on ``s3://`` gets the same two steps as objects: the snapshot is written whole to a
+local temporary file and uploaded as one object (S3 shows it only once complete; there
+is no rename), then the watermark object ``.TABLE.sync.json``. A failure between the two
+leaves the new snapshot with the old watermark: the next incremental sync re-reads the
+rows since the old watermark and upserts them by key, which changes nothing twice."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import pyarrow as pa
 
 from .. import duck
 from ..errors import UsageError
-from ..storage import atomic
+from ..storage import atomic, remote
 from ..sqltext import quote_ident, quote_literal
 from .warehouse import warehouse_writer
 
@@ -99,30 +105,52 @@ class LakeTarget:
         name = lakes[0] if to == "lake" and len(lakes) == 1 else to
         if name not in lakes:
             raise UsageError(f"--to {to!r}: name a lake source ({', '.join(lakes) or 'none configured'})")
-        root = Path(wb.config.sources[name].url)
+        url = wb.config.sources[name].url
+        self.table = table
+        self.remote = remote.is_remote(url)
+        if self.remote:
+            self.store = remote.S3Options.from_config(wb.config)
+            base = f"{url.rstrip('/')}/{source}"
+            self.url, self.state_url = f"{base}/{table}.parquet", f"{base}/.{table}.sync.json"
+            self.label = self.url
+            return
+        root = Path(url)
         self.dir = root / source
         self.path = self.dir / f"{table}.parquet"
         self.state_path = self.dir / f".{table}.sync.json"
         self.label = str(self.path)
-        self.table = table
 
     def __enter__(self):
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.con = duck.connect()
         self.tmp = None
+        if self.remote:
+            import tempfile
+
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="workbench-sync-")
+            self.path = Path(self._tmpdir.name) / f"{self.table}.parquet"  # the old snapshot is read from the store
+            remote.configure_duckdb(self.con, self.store)
+        else:
+            self.dir.mkdir(parents=True, exist_ok=True)
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self.con.close()
         if self.tmp and os.path.exists(self.tmp):
             os.unlink(self.tmp)
+        if self.remote:
+            self._tmpdir.cleanup()
 
     def state(self, source: str, table: str) -> str | None:
+        if self.remote:
+            data = remote.get_bytes(self.state_url, self.store)
+            return None if data is None else json.loads(data).get("watermark")
         if not self.state_path.exists():
             return None
         return json.loads(self.state_path.read_text()).get("watermark")
 
     def exists(self) -> bool:
+        if self.remote:
+            return remote.exists(self.url, self.store)
         return self.path.exists()
 
     def apply(self, reader, keys, pk, incremental) -> tuple[int, int, int]:
@@ -132,7 +160,7 @@ class LakeTarget:
         fetched = con.execute("select count(*) from _wb_batch").fetchone()[0]
         deleted = 0
         if incremental:
-            old = f"read_parquet({quote_literal(self.path.as_posix())})"
+            old = f"read_parquet({quote_literal(self.url if self.remote else self.path.as_posix())})"
             con.execute(f"create temp table _wb_snapshot as select * from {old} o "
                         f"where not exists (select 1 from _wb_batch n where {_key_match(pk, 'o', 'n')}) "
                         "union all by name select * from _wb_batch")
@@ -151,8 +179,14 @@ class LakeTarget:
         return fetched, deleted, rows
 
     def commit(self, source: str, table: str, watermark: str | None) -> None:
+        state = json.dumps({"source": source, "table": table, "watermark": watermark,
+                            "synced_at": dt.datetime.now(dt.timezone.utc).isoformat()})
+        if self.remote:
+            remote.put_file(self.tmp, self.url, self.store)
+            os.unlink(self.tmp)
+            self.tmp = None
+            remote.put_bytes(state.encode(), self.state_url, self.store)
+            return
         atomic.commit(Path(self.tmp), self.path)
         self.tmp = None
-        atomic.write_bytes(self.state_path, json.dumps({
-            "source": source, "table": table, "watermark": watermark,
-            "synced_at": dt.datetime.now(dt.timezone.utc).isoformat()}))
+        atomic.write_bytes(self.state_path, state)

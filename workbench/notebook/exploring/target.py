@@ -106,10 +106,11 @@ def table_sql(wb: Workbench, name: str) -> str:
         src = wb.source(parts[0])
         rest = parts[1:]
         if isinstance(src, LakeSource):
-            if len(rest) != 1 or rest[0] not in wb.config.lake:
+            datasets = src.datasets
+            if len(rest) != 1 or rest[0] not in datasets:
                 raise UsageError(f"lake {parts[0]!r} has no dataset {'.'.join(rest)!r}; "
-                                 f"it has: {', '.join(wb.config.lake)}")
-            return quote(rest[0])
+                                 f"it has: {', '.join(datasets)}")
+            return f"{quote(parts[0])}.{quote(rest[0])}"
         if not isinstance(src, Attachable):
             raise UsageError(f"source {parts[0]!r} ({src.kind}) is not attached to the hub; explore a query "
                              f"on it instead: wb.explore(wb.sql('select ...', source={parts[0]!r}))")
@@ -125,7 +126,7 @@ def table_sql(wb: Workbench, name: str) -> str:
                              f"list them with wb.tables({parts[0]!r})")
         return ".".join(quote(p) for p in parts)
     if len(parts) == 1:
-        if name in wb.config.lake:
+        if name in wb.hub.lake_datasets():
             return quote(name)
         for source in sources:
             if isinstance(wb.source(source), WarehouseSource) and not wb.hub.problem(source):
