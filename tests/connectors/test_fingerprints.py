@@ -273,9 +273,17 @@ def lake(tmp_path):
     for day in ("2026-11-01", "2026-11-02"):
         (root / f"day={day}").mkdir(parents=True)
         (root / f"day={day}" / "events.jsonl").write_text(f'{{"user": 1, "day": "{day}"}}\n')
-    src = source(str(root), "lake")
-    src.datasets = {"events": LakeDataset(name="events", path=str(root / "**" / "*.jsonl"))}
-    return root, src
+    return root, lake_source(tmp_path, root, str(root / "**" / "*.jsonl"))
+
+
+def lake_source(tmp_path, url: str | os.PathLike, path: str, storage: str = ""):
+    """The lake source ``lake`` of a project whose one dataset ``events`` is ``path``
+    (a lake's datasets come from its Session: [lake.NAME] entries and what it finds)."""
+    from workbench.query.session import Session
+
+    cfg = tmp_path / "fp.toml"
+    cfg.write_text(f'{storage}\n[sources.lake]\nurl = "{url}"\n[lake.events]\npath = "{path}"\n')
+    return Session(cfg).source("lake")
 
 
 def listing(root):
@@ -329,9 +337,17 @@ def test_lake_remembered_digest_needs_a_settled_file(lake):
     assert digests.settled(os.stat(f), os.stat(f).st_ctime_ns + digests.SETTLED_NS)
 
 
-def test_remote_lake_paths_and_generic_sources_are_unknown(tmp_path):
-    src = source(str(tmp_path), "lake")
-    src.datasets = {"events": LakeDataset(name="events", path="s3://bucket/events/*.parquet")}
-    assert src.fingerprint("events") is None and src.fingerprint() is None
+def test_remote_lake_datasets_use_the_store_listing_and_generic_sources_are_unknown(tmp_path, s3):
+    s3.put("lake/events/a.jsonl", '{"user": 1}\n')
+    src = lake_source(tmp_path, s3.url("lake"), s3.url("lake/events/*.jsonl"), s3.toml())
+    before = src.fingerprint("events")
+    assert before is not None and src.fingerprint("events") == before
+    s3.put("lake/events/a.jsonl", '{"user": 2}\n')  # same size, other bytes: another ETag
+    assert src.fingerprint("events") not in (None, before)
+    s3.stop()
+    try:
+        assert src.fingerprint("events") is None  # a store we cannot list: unknown
+    finally:
+        s3.start()
     generic = make_source(SourceConfig(name="g", url="mssql+pyodbc://u@h/db", role="oltp"))
     assert generic.fingerprint("t") is None
