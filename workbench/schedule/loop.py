@@ -47,7 +47,7 @@ from ..reports.publish import write_atomic
 from ..reports.faults import crash_point
 from ..reports.run import published_outcome, startup
 from ..reports.runlog import RUNNING, Run, RunLog, slot_text
-from . import retry as R
+from ..executors import retry as R
 from .cron import Schedule, slot_value
 from .notify import notify
 from .slots import due
