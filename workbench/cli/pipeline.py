@@ -90,11 +90,11 @@ def run(
     check_spec(executor)
     cfg = config()
     key, slot_values = _slot_params(cfg, name, slot)
-    params = {**texts(ctx.args), **slot_values}
+    params = texts(ctx.args)
     progress = _Progress(fmt == "text")
     runner = Runner(cfg, name, params=params, force=True if force_all else (force or ()), only=only, jobs=jobs,
                     executor=executor, dry_run=dry_run, slot=key, trigger="schedule" if key else "manual",
-                    on_event=progress.event)
+                    slot_values=slot_values, on_event=progress.event)
     progress.start(len(runner.selected), runner.run_id)
     try:
         result = runner.run()

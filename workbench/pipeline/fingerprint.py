@@ -51,7 +51,9 @@ def normalize_python(source: str) -> str:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER):
                 continue
-            out.append(f"{tok.type}:{tok.string}")
+            # a NEWLINE's text is "\n" or "" (last line), INDENT's the spaces: only their kind counts
+            structural = tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+            out.append(tokenize.tok_name[tok.type] if structural else f"{tok.type}:{tok.string}")
         return " ".join(out)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         lines = (line.rstrip() for line in source.splitlines())

@@ -94,8 +94,12 @@ class _Prepared:
         self.param_hashes = {k: F.param_hash(v) for k, v in params.items()}
 
 
-def prepare(config: Config, graph: Graph, given: dict[str, Any]) -> dict[str, _Prepared]:
-    """Validate every task's parameters (one line for the first bad one) before anything runs."""
+def prepare(config: Config, graph: Graph, given: dict[str, Any],
+            slot_values: dict[str, Any] | None = None) -> dict[str, _Prepared]:
+    """Validate every task's parameters (one line for the first bad one) before anything runs.
+
+    ``given`` (``-p``) must each be taken by some task; ``slot_values`` (the slot parameter)
+    go to the tasks that take them, and to none without complaint."""
     pc = graph.pipeline
     contracts = {t.name: P.inspect_notebook(t.path) for t in graph.tasks.values() if t.kind == "notebook"}
     statements = {t.name: F.read_statement(t.path) for t in graph.tasks.values() if t.kind == "sql"}
@@ -108,7 +112,7 @@ def prepare(config: Config, graph: Graph, given: dict[str, Any]) -> dict[str, _P
     types = _types(graph, contracts)
     out = {}
     for t in graph.tasks.values():
-        layered = {**pc.parameters, **t.parameters, **given}
+        layered = {**pc.parameters, **t.parameters, **given, **(slot_values or {})}
         if t.kind == "notebook":
             contract = contracts[t.name]
             values = {k: v for k, v in layered.items() if contract.get(k) is not None or k in t.parameters}
@@ -139,7 +143,7 @@ class Runner:
     def __init__(self, config: Config, name: str, *, params: dict[str, Any] | None = None,
                  force: Iterable[str] | bool = (), only: Iterable[str] | None = None, jobs: int = 2,
                  executor: str | None = None, dry_run: bool = False, slot: str | None = None,
-                 trigger: str = "manual", session: Any = None,
+                 trigger: str = "manual", session: Any = None, slot_values: dict[str, Any] | None = None,
                  on_event: Callable[[TaskResult], None] | None = None):
         self.config, self.graph = config, build(config, name)
         self.name = name
@@ -150,7 +154,7 @@ class Runner:
             self.forced = set(self.graph.check_tasks(list(force or ()), "--force"))
         self.jobs, self.executor_spec, self.dry_run = max(1, jobs), executor, dry_run
         self.slot, self.trigger, self.on_event = slot, trigger, on_event
-        self.prepared = prepare(config, self.graph, dict(params or {}))
+        self.prepared = prepare(config, self.graph, dict(params or {}), slot_values)
         self.given = dict(params or {})
         self._session, self._own_session = session, session is None
         self.runlog = RunLog(config.runlog_path)
