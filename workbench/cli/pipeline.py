@@ -16,7 +16,7 @@ import typer
 
 from ..errors import RunFailed, UsageError
 from . import app, config
-from .params import EXTRA_ARGS, texts
+from .params import EXTRA_ARGS, triples
 
 pipeline_app = typer.Typer(help="Pipelines: notebooks and SQL files that re-run only what changed (docs/pipeline.md).",
                            no_args_is_help=True)
@@ -55,6 +55,18 @@ def _slot_params(cfg, name: str, slot: Optional[str]) -> tuple[Optional[str], di
     return key, {pc.slot_parameter: slot_value(instant, zoneinfo.ZoneInfo(pc.timezone), pc.slot_offset, kind)}
 
 
+def _params(args: list[str]) -> dict:
+    """``-p NAME VALUE`` as text (typed later by the notebook or the config), ``-p NAME:TYPE VALUE`` typed now."""
+    from ..values import SCALARS, parse_text
+
+    out = {}
+    for name, typ, text in triples(args):
+        if typ is not None and typ not in SCALARS:
+            raise UsageError(f"-p {name}:{typ}: unknown type {typ!r}; use one of {', '.join(SCALARS)}")
+        out[name] = parse_text(text, typ, name) if typ else text
+    return out
+
+
 def _line(res) -> str:
     from ..secrets import one_line
 
@@ -90,7 +102,7 @@ def run(
     check_spec(executor)
     cfg = config()
     key, slot_values = _slot_params(cfg, name, slot)
-    params = texts(ctx.args)
+    params = _params(ctx.args)
     progress = _Progress(fmt == "text")
     runner = Runner(cfg, name, params=params, force=True if force_all else (force or ()), only=only, jobs=jobs,
                     executor=executor, dry_run=dry_run, slot=key, trigger="schedule" if key else "manual",

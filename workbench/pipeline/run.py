@@ -72,11 +72,22 @@ class PipelineResult:
 
 
 def _types(graph: Graph, contracts: dict[str, P.Contract]) -> dict[str, str]:
-    """Parameter name -> type, from the notebooks' contracts (for SQL tasks' -p texts)."""
+    """Parameter name -> type for SQL tasks' ``-p`` texts: as a notebook of the pipeline
+    declares it, else as the config's value is (``parameters = { n = 10 }``: int)."""
+    import datetime as dt
+    import decimal
+
     out: dict[str, str] = {}
     for c in contracts.values():
         for p in c.parameters:
             out.setdefault(p.name, str(p.type).removesuffix(" | None"))
+    kinds = ((bool, "bool"), (int, "int"), (float, "float"), (decimal.Decimal, "decimal"),
+             (dt.datetime, "datetime"), (dt.date, "date"))
+    configured = {**graph.pipeline.parameters, **{k: v for t in graph.tasks.values() for k, v in t.parameters.items()}}
+    for name, value in configured.items():
+        kind = next((k for cls, k in kinds if isinstance(value, cls)), None)
+        if kind:
+            out.setdefault(name, kind)
     return out
 
 
