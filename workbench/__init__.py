@@ -29,7 +29,7 @@ from .lazy import lazy
 __version__ = "0.1.0"
 
 __getattr__, __dir__ = lazy(__name__, {
-    **dict.fromkeys(["Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "sources",
+    **dict.fromkeys(["Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "clear_cache", "sources",
                      "tables", "columns", "load", "export", "sync"], ".api"),
     "explore": ".notebook.exploring", "browse": ".notebook.exploring", "chart": ".notebook.exploring",
     "chart_sql": ".notebook.exploring", "profile": ".notebook.exploring",
@@ -40,6 +40,6 @@ __getattr__, __dir__ = lazy(__name__, {
 
 __all__ = ["ConfigError", "ExtensionError", "KernelStartError", "Retryable", "RunFailed", "Terminal", "ParameterError", "QueryCancelledError", "QueryError", "QueryTimeoutError",
            "ReadOnlySourceError", "ReportError", "RowLimitError", "SourceError", "UsageError", "WorkbenchError",
-           "Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "sources", "tables",
+           "Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "clear_cache", "sources", "tables",
            "columns", "load", "export", "sync", "explore", "browse", "chart", "chart_sql", "profile",
            "run_report", "run_many", "record"]

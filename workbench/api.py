@@ -119,6 +119,10 @@ def sql_batches(query: str, source: str | None = None, **kwargs: Any) -> Iterato
     return get_workbench().sql_batches(query, source, _frame=sys._getframe(1), **kwargs)
 
 
+def clear_cache() -> int:
+    return get_workbench().clear_cache()
+
+
 def sources(*, check: bool = True) -> "pd.DataFrame":
     return get_workbench().sources(check=check)
 
@@ -143,9 +147,9 @@ def sync(spec: str, **kwargs: Any):
     return get_workbench().sync(spec, **kwargs)
 
 
-for _f in (sql, sql_arrow, sql_batches, sources, tables, columns, load, export, sync):
+for _f in (sql, sql_arrow, sql_batches, clear_cache, sources, tables, columns, load, export, sync):
     _f.__doc__ = getattr(Workbench, _f.__name__).__doc__
 del _f
 
-__all__ = ["Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "sources", "tables",
+__all__ = ["Workbench", "get_workbench", "use", "reset", "sql", "sql_arrow", "sql_batches", "clear_cache", "sources", "tables",
            "columns", "load", "export", "sync"]

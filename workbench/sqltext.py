@@ -163,6 +163,131 @@ def table_refs(sql: str, dialect: str = "ansi") -> list[str]:
     return refs
 
 
+@dataclass(frozen=True)
+class Reads:
+    """What a statement reads, as far as its text tells (see :func:`reads`)."""
+
+    #: dotted names in table position: after FROM / JOIN and in FROM's comma lists, CTEs left out
+    tables: tuple[str, ...]
+    #: table functions in table position (``read_parquet``, ``generate_series``): opaque reads
+    functions: tuple[str, ...]
+    #: whether the statement may write or change state (not a plain SELECT / WITH / VALUES / FROM / TABLE)
+    writes: bool
+
+
+_READ_STARTS = {"select", "with", "values", "from", "table"}
+_WRITE_WORDS = {"insert", "update", "delete", "merge", "create", "drop", "alter", "truncate", "copy", "attach",
+                "detach", "call", "set", "pragma", "grant", "revoke", "install", "load", "export", "import",
+                "vacuum", "analyze", "checkpoint", "lock", "upsert", "begin", "commit", "rollback", "into",
+                "execute", "prepare", "use", "reset"}
+#: words that end a FROM item (so they are not its alias)
+_CLAUSE_WORDS = {"where", "group", "order", "limit", "having", "join", "inner", "left", "right", "full", "cross",
+                 "natural", "on", "using", "union", "except", "intersect", "window", "qualify", "offset", "fetch",
+                 "for", "returning", "pivot", "unpivot", "using", "sample", "tablesample", "positional", "asof",
+                 "anti", "semi", "lateral", "outer", "into", "values", "select", "straight_join", "force", "ignore",
+                 "with", "partition", "lock"}
+#: functions whose arguments use FROM as a word (``extract(year from ts)``)
+_FROM_IN_ARGS = {"extract", "substring", "trim", "position", "overlay"}
+
+
+def reads(sql: str, dialect: str = "ansi") -> Reads:
+    """The tables ``sql`` reads, for callers that must know every one (the result cache).
+
+    Finer than :func:`table_refs`: FROM's comma lists (``from a, b``) count, names
+    defined by ``WITH name AS (...)`` do not, FROM inside ``extract(... from ...)`` and
+    ``is distinct from`` is no table, and table functions are listed apart. Callers
+    that need certainty treat anything they cannot resolve as unknown.
+    """
+    toks = [t for t in tokens(sql, dialect) if t.kind != "comment"]
+    n = len(toks)
+    match: dict[int, int] = {}
+    stack: list[int] = []
+    opener: dict[int, str] = {}  # index of "(" -> the word before it (lower), "" if none
+    for k, t in enumerate(toks):
+        if t.kind == "punct" and t.text == "(":
+            stack.append(k)
+            opener[k] = toks[k - 1].text.lower() if k and toks[k - 1].kind == "word" else ""
+        elif t.kind == "punct" and t.text == ")" and stack:
+            match[stack.pop()] = k
+
+    def word(k: int) -> str:
+        return toks[k].text.lower() if k < n and toks[k].kind == "word" else ""
+
+    def punct(k: int, text: str) -> bool:
+        return k < n and toks[k].kind == "punct" and toks[k].text == text
+
+    def name_at(k: int) -> tuple[str, int]:
+        parts = [toks[k].text]
+        k += 1
+        while punct(k, ".") and k + 1 < n and toks[k + 1].kind in ("word", "quoted"):
+            parts.append(toks[k + 1].text)
+            k += 2
+        return ".".join(parts), k
+
+    tables: list[str] = []
+    functions: list[str] = []
+    ctes: set[str] = set()
+    first = next((t for t in toks if not (t.kind == "punct" and t.text == "(")), None)
+    writes = first is None or first.kind != "word" or first.text.lower() not in _READ_STARTS
+    open_parens: list[int] = []
+    for k, t in enumerate(toks):
+        if t.kind == "punct" and t.text == "(":
+            open_parens.append(k)
+        elif t.kind == "punct" and t.text == ")" and open_parens:
+            open_parens.pop()
+        if t.kind != "word" and t.kind != "quoted":
+            continue
+        low = t.text.lower() if t.kind == "word" else ""
+        if low in _WRITE_WORDS:
+            writes = True
+        # a CTE: (with | recursive | ,) NAME [(cols)] AS [[NOT] MATERIALIZED] (
+        if k and (word(k - 1) in ("with", "recursive") or punct(k - 1, ",")):
+            j = k + 1
+            if punct(j, "(") and j in match:
+                j = match[j] + 1
+            if word(j) == "as":
+                j += 1
+                if word(j) == "not":
+                    j += 1
+                if word(j) == "materialized":
+                    j += 1
+                if punct(j, "("):
+                    ctes.add(t.text)
+        if low not in ("from", "join"):
+            continue
+        if low == "from" and open_parens and opener.get(open_parens[-1]) in _FROM_IN_ARGS:
+            continue
+        if low == "from" and word(k - 1) == "distinct":
+            continue  # IS [NOT] DISTINCT FROM
+        j = k + 1
+        while True:
+            while word(j) in ("lateral", "only"):
+                j += 1
+            if punct(j, "(") and j in match:
+                j = match[j] + 1  # a subquery or VALUES list: its own FROMs are seen on their own
+            elif j < n and toks[j].kind in ("word", "quoted") and word(j) not in _CLAUSE_WORDS:
+                name, j = name_at(j)
+                if punct(j, "(") and j in match:
+                    functions.append(name)
+                    j = match[j] + 1
+                else:
+                    tables.append(name)
+            else:
+                break
+            if word(j) == "as":
+                j += 1
+            if j < n and toks[j].kind in ("word", "quoted") and word(j) not in _CLAUSE_WORDS:
+                j += 1
+                if punct(j, "(") and j in match:
+                    j = match[j] + 1  # alias (column, list)
+            if punct(j, ","):
+                j += 1
+                continue
+            break
+    kept = tuple(r for r in tables if r not in ctes)
+    return Reads(kept, tuple(functions), writes)
+
+
 def check(sql: str, params: Mapping[str, Any], dialect: str = "ansi") -> list[Placeholder]:
     """The placeholders of ``sql``, after checking each has a value and each value is used."""
     found = placeholders(sql, dialect)

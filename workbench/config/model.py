@@ -30,6 +30,8 @@ class Settings(_Model):
     reports_dir: str = "reports"
     runlog: str | None = None
     executor: str | None = None  # local | dask://HOST:PORT (runs of grids, backfills, the scheduler)
+    cache_dir: str = ".workbench/cache"  # wb.sql(..., cache=True) results, relative to the project root
+    cache_max_bytes: int = Field(default=1 << 30, ge=0)  # least recently used entries go first; 0 = store nothing
 
     @field_validator("executor")
     @classmethod
@@ -303,6 +305,11 @@ class Config(_Model):
     @property
     def reports_dir(self) -> Path:
         return self.resolve(self.settings.reports_dir)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where ``wb.sql(..., cache=True)`` keeps its results."""
+        return self.resolve(self.settings.cache_dir)
 
     @property
     def runlog_path(self) -> Path:

@@ -89,6 +89,10 @@ class Source(ABC):
         except Exception as e:  # noqa: BLE001 - any failure means "not reachable"
             return self.describe_error(e)
 
+    def bind(self, config) -> None:
+        """Told the whole config by the Session that made it (the lake takes its
+        ``[lake.*]`` datasets and the project root from it); nothing by default."""
+
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None
@@ -262,7 +266,10 @@ class Fingerprintable(ABC):
     ``wb.sql(..., cache=True)`` reuses a result on the same condition, so a fingerprint
     must never stay equal when the data changed; it may change when the data did not
     (that only costs a re-run). Each kind documents in its module what it reads and which
-    traps of its database it avoids.
+    traps of its database it avoids. The kinds a pipeline writes into (the warehouse, the
+    lake's files) are content-based: the same data written again gives the same token, so
+    dependants of a task that re-ran without changing its output can be skipped; the OLTP
+    kinds other than MariaDB only detect change (docs/fingerprints.md has the table).
     """
 
     @abstractmethod

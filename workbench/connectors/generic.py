@@ -2,6 +2,12 @@
 
 The catalog comes from SQLAlchemy's inspector; read-only is asked of the connection
 where the dialect supports it, otherwise give workbench a read-only database role.
+
+Fingerprint: always ``None`` (unknown, so "changed"). SQLAlchemy offers no portable
+signal that a table's data changed, and the cheap ones a dialect has (a warehouse's
+``last_modified`` metadata, a snapshot id) each need their own honest reading: a
+third-party kind registered under ``workbench.connectors`` can implement
+:class:`~workbench.connectors.base.Fingerprintable` itself.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import pyarrow as pa
 from ..arrow.rows import batches_from_cursor
 from ..config import SourceConfig
 from ..sqltext import check
-from .base import Source
+from .base import Fingerprintable, Source
 
 
-class GenericSource(Source):
+class GenericSource(Source, Fingerprintable):
     """Any other SQLAlchemy URL. Read-only is asked of the connection where the dialect
     supports it; for the rest, give workbench a read-only database role."""
 
@@ -58,6 +64,10 @@ class GenericSource(Source):
         finally:
             conn.rollback()
             conn.close()
+
+    def fingerprint(self, table: str | None = None) -> str | None:
+        """Unknown: see the module docstring."""
+        return None
 
     def close(self) -> None:
         if self._engine is not None:

@@ -61,6 +61,11 @@ class Hub:
         self._holders = 0  # queries running that need the warehouse files attached
 
     # -- building -----------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        """Whether the DuckDB connection exists (asking must not build it)."""
+        return self._con is not None
+
     def connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:

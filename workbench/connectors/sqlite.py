@@ -4,6 +4,22 @@ Read-only is SQLite's own ``mode=ro``; the statement timeout and Ctrl-C both go 
 the progress handler, which aborts the running statement inside SQLite. SQLite has no
 DATE, TIMESTAMP, DECIMAL or BOOLEAN storage: the converters below give declared column
 types their meaning on this path (through the hub, DuckDB's scanner reads them its own way).
+
+Fingerprint (per database file, not per table: every table of the file shares it):
+the BLAKE2b of the main file's bytes (remembered under the file's identity while it
+stays settled, :mod:`workbench.storage.digests`) plus, when a ``-wal`` file exists, the
+identity of its committed content: the WAL header's salts and checkpoint sequence and
+the index and cumulative checksum of the last commit frame that carries those salts.
+Why not the obvious signals: ``PRAGMA data_version`` is per connection (a new process
+always starts it at the same value), the header's file change counter is not bumped by
+a WAL commit (nor by a checkpoint that does not rewrite page 1), and a WAL commit
+leaves the main file's size and mtime alone. A commit appends a frame (the index
+grows), a WAL restart increments salt-1, a checkpoint rewrites main-file pages (the
+digest changes): each change of the data changes the token. It changes also when the
+data did not (a checkpoint): that only costs a re-run. Cost: reading the file once
+after each change (about 1 GB/s), then a stat and the WAL's frame headers. The main
+file is read through a descriptor kept open (closing one would drop the fcntl locks of
+this process's SQLite connections to it); the ``-wal`` file carries no locks.
 """
 
 from __future__ import annotations
@@ -12,6 +28,7 @@ import datetime as dt
 import decimal
 import os
 import sqlite3
+import struct
 import time
 from pathlib import Path
 
@@ -22,7 +39,8 @@ from ..config import SourceConfig
 from ..config.urls import database
 from ..errors import QueryError, SourceError
 from ..sqltext import prepare, quote_literal
-from .base import Attachable, Source
+from ..storage.digests import file_digest
+from .base import Attachable, Fingerprintable, Source
 
 def _sqlite_timestamp(b: bytes) -> dt.datetime | str:
     s = b.decode()
@@ -72,7 +90,7 @@ for _name, _conv in _SQLITE_CONVERTERS.items():
     sqlite3.register_converter(_name, _conv)
 
 
-class SqliteSource(Source, Attachable):
+class SqliteSource(Source, Attachable, Fingerprintable):
     kind = "sqlite"
     paramstyle = "named"
     extension = "sqlite"
@@ -153,6 +171,16 @@ class SqliteSource(Source, Attachable):
         ro = ", READ_ONLY" if self.read_only else ""
         return f"ATTACH {quote_literal(path)} AS {alias} (TYPE sqlite{ro})"
 
+    def fingerprint(self, table: str | None = None) -> str | None:
+        """The token of the whole database file (``table`` is not looked at: see the module)."""
+        if self.path is None:
+            return None
+        wal = wal_identity(Path(f"{self.path}-wal"))
+        digest = file_digest(self.path, prefix=b"sqlite\0", keep_open=True)  # SQLite's fcntl locks
+        if digest is None or wal is None or wal != wal_identity(Path(f"{self.path}-wal")):
+            return None  # missing, or written while we looked
+        return f"sqlite:{digest}:{wal}"
+
     def scanner_casts(self) -> dict[str, dict[str, str]]:
         """Columns declared BOOLEAN (or BOOL): DuckDB's sqlite scanner reads them as BIGINT
         0/1; cast back in the hub they are booleans there too, as on this path."""
@@ -171,6 +199,44 @@ class SqliteSource(Source, Attachable):
 
     def primary_key(self, table: str) -> list[str]:
         return [str(v) for v in self.frame(_PRIMARY_KEY, table=table.split(".")[-1])["name"]]
+
+
+def wal_identity(wal: Path) -> str | None:
+    """What identifies the committed content of a SQLite write-ahead log (``none`` without one).
+
+    The log is a 32-byte header (magic, version, page size, checkpoint sequence, salt-1,
+    salt-2, checksum) and frames of a 24-byte header (page number, database size after
+    commit or 0, salt-1, salt-2, cumulative checksum-1, -2) and a page. Frames after a
+    restart of the log carry the new salts; older frames behind them keep the old ones,
+    so the scan stops at the first frame whose salts differ.
+    """
+    try:
+        with open(wal, "rb") as f:
+            head = f.read(32)
+            if len(head) < 32:
+                return "none"  # no header (a reader's empty log): SQLite reads the main file only
+            _magic, _version, page_size, seq, salt1, salt2, _c1, _c2 = struct.unpack(">8I", head)
+            frame = 24 + page_size
+            last = "-"
+            i = 0
+            while True:
+                f.seek(32 + i * frame)
+                fh = f.read(24)
+                if len(fh) < 24:
+                    break
+                _pgno, commit, s1, s2, c1, c2 = struct.unpack(">6I", fh)
+                if (s1, s2) != (salt1, salt2):
+                    break
+                if commit:
+                    last = f"{i}.{c1:08x}{c2:08x}"
+                i += 1
+    except FileNotFoundError:
+        return "none"
+    except OSError:
+        return None
+    if last == "-":
+        return "none"  # no committed frame of this log's generation: the data is the main file's
+    return f"{seq}.{salt1:08x}{salt2:08x}.{last}"
 
 
 # SQLite keeps no row estimate unless ANALYZE has filled sqlite_stat1.

@@ -36,6 +36,7 @@ class Session:
         self._hub: Hub | None = None
         self._hub_lock = threading.Lock()
         for src in self._sources.values():
+            src.bind(self.config)
             if isinstance(src, HubBacked):
                 src.hub_factory = lambda: self.hub
 
@@ -99,13 +100,47 @@ class Session:
         return self.source(source).batches(query, params, timeout=timeout)
 
     def sql_arrow(self, query: str, source: str | None = None, *, params: Mapping[str, Any] | None = None,
-                  max_rows: int | None = None, timeout: float | None = None, _frame=None, **kwargs: Any) -> "pa.Table":
+                  max_rows: int | None = None, timeout: float | None = None, cache: bool = False, _frame=None,
+                  **kwargs: Any) -> "pa.Table":
         """Like :meth:`sql`, as an Arrow table."""
-        from ..arrow.rows import collect
-
         frame = _frame or sys._getframe(1)
         cap = max_rows or self.config.settings.max_rows
-        it = self._batches(query, source, merge_params(params, kwargs), timeout, frame)
+        merged = merge_params(params, kwargs)
+        if not cache:
+            return self._collect(query, source, merged, timeout, frame, cap)
+        check_query(query)
+        from .cache import ResultCache, cache_key, volatile
+
+        frames = frame_tables(query, frame) if source is None else {}
+        key = None
+        if not volatile(query):
+            before = self._fingerprints(query, source, frames)
+            key = cache_key(query, source, merged, before) if before is not None else None
+        store = ResultCache(self.config.cache_dir, self.config.settings.cache_max_bytes)
+        if key is not None:
+            hit = store.get(key)
+            if hit is not None:
+                if hit.num_rows > cap:
+                    raise row_limit_error(source or "the hub", cap)
+                lineage.announce(self.config, query, source)
+                return hit
+        table = self._collect(query, source, merged, timeout, frame, cap)
+        # stored only if the data did not change while the query ran (else the result
+        # could belong to a newer state than its key says)
+        if key is not None and self._fingerprints(query, source, frames) == before:
+            store.put(key, table)
+        return table
+
+    def _fingerprints(self, query: str, source: str | None, frames) -> dict[str, str] | None:
+        from .fingerprints import statement_fingerprints
+
+        return statement_fingerprints(self, query, source, frames)
+
+    def _collect(self, query: str, source: str | None, params: Mapping[str, Any], timeout: float | None,
+                 frame, cap: int) -> "pa.Table":
+        from ..arrow.rows import collect
+
+        it = self._batches(query, source, params, timeout, frame)
         kept: list[pa.RecordBatch] = []
         rows = 0
         try:
@@ -120,8 +155,15 @@ class Session:
                 close()
         return collect(kept)
 
+    def clear_cache(self) -> int:
+        """Empty the result cache of ``sql(..., cache=True)``; the number of entries removed."""
+        from .cache import ResultCache
+
+        return ResultCache(self.config.cache_dir, self.config.settings.cache_max_bytes).clear()
+
     def sql(self, query: str, source: str | None = None, *, params: Mapping[str, Any] | None = None,
-            max_rows: int | None = None, timeout: float | None = None, _frame=None, **kwargs: Any) -> "pd.DataFrame":
+            max_rows: int | None = None, timeout: float | None = None, cache: bool = False, _frame=None,
+            **kwargs: Any) -> "pd.DataFrame":
         """Run ``query`` and return a DataFrame with Arrow-backed dtypes.
 
         ``source=None`` runs on the DuckDB hub, where the warehouse, the lake datasets,
@@ -130,11 +172,16 @@ class Session:
 
         Parameters are ``:name`` in the text and keyword arguments here (or ``params=``
         for names such as ``source``); they are bound by the driver, never pasted in.
+
+        ``cache=True`` reuses the result of the same statement, parameters and source
+        while the fingerprints of every table it reads are unchanged, in this process or
+        another (stored under ``[workbench] cache_dir``); when any of them is unknown
+        the query simply runs. See docs/fingerprints.md.
         """
         from ..arrow.dtypes import to_pandas
 
         frame = _frame or sys._getframe(1)
-        table = self.sql_arrow(query, source, params=params, max_rows=max_rows, timeout=timeout,
+        table = self.sql_arrow(query, source, params=params, max_rows=max_rows, timeout=timeout, cache=cache,
                                _frame=frame, **kwargs)
         return to_pandas(table)
 

@@ -19,3 +19,22 @@ PRIMARY_KEY = (
     "on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
     "where i.indrelid = to_regclass(:table) and i.indisprimary order by array_position(i.indkey, a.attnum)"
 )
+
+# -- fingerprints (see the package docstring) ----------------------------------------
+REGCLASS = "select to_regclass(%s)::oid::bigint"
+ALL_TABLES_OIDS = (
+    "select c.oid::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+    "where c.relkind in ('r', 'p', 'm') and not c.relispartition "
+    "and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%%' "
+    "order by n.nspname, c.relname"
+)
+RELATION = (
+    "select n.nspname, c.relname, c.relkind::text, c.relfilenode::bigint, "
+    "(select string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' "
+    "|| coalesce(a.attmissingval::text, ''), ',' order by a.attnum) from pg_attribute a "
+    "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) "
+    "from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = %s::oid"
+)
+ROW_VERSIONS = (
+    "select count(*), sum(hashtextextended(tableoid::text || ctid::text || ':' || xmin::text, 0))::text from {}"
+)
