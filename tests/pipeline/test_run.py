@@ -2,7 +2,7 @@
 
 Incremental decisions (run twice, a parameter, --force, a markdown edit, the early
 cut-off), faults (a task that raises, a kernel that dies), dry-run, and an input whose
-source can fingerprint it.
+source fingerprints it (SQLite).
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import pytest
 
 from tests.pipeline.project import NB_CODE, make_project
 from workbench.config import load_config
-from workbench.connectors.base import Fingerprintable
-from workbench.connectors.sqlite import SqliteSource
 from workbench.pipeline.run import run_pipeline
-from workbench.query.session import Session
 
 
 def statuses(result):
@@ -106,20 +103,8 @@ def test_dry_run_says_what_and_why_and_runs_nothing(tmp_path):
         assert db.execute("select count(*) from runs").fetchone() == (0,)
 
 
-class CountingSqlite(SqliteSource, Fingerprintable):
-    """SQLite with a fingerprint of a table's content (test stand-in until the kinds have theirs)."""
-
-    db_path = None
-
-    def fingerprint(self, table=None):
-        import hashlib
-
-        with sqlite3.connect(self.db_path) as db:
-            rows = db.execute(f"select * from {table} order by 1").fetchall()
-        return hashlib.sha256(repr(rows).encode()).hexdigest()
-
-
 def test_an_input_that_changes_reruns_its_reader_and_dependants(tmp_path):
+    """app.photos through the SQLite source's own fingerprint (workbench.connectors.sqlite)."""
     extra = """
 [lake.photos_copy]
 path = "data/lake/photos_copy.parquet"
@@ -128,25 +113,26 @@ path = "data/lake/photos_copy.parquet"
 sql = "tasks/copy.sql"
 reads = ["app.photos"]
 writes = ["photos_copy"]
+
+[pipelines.demo.tasks.count]
+sql = "tasks/count.sql"
+reads = ["photos_copy"]
+writes = ["warehouse.photo_count"]
 """
     cfg = load_config(make_project(tmp_path, extra))
     (tmp_path / "tasks" / "copy.sql").write_text("select id, title from app.photos order by id")
-    # without a fingerprint the source cannot say it is unchanged: unknown counts as changed
-    run_pipeline(cfg, "demo")
-    assert statuses(run_pipeline(cfg, "demo"))["copy"] == ("ran", "input fingerprint unknown: app.photos")
-
-    session = Session(cfg)
-    session._sources["app"] = src = CountingSqlite(cfg.source("app"))
-    src.db_path = tmp_path / "data" / "app.db"
-    run_pipeline(cfg, "demo", session=session)
-    s = statuses(run_pipeline(cfg, "demo", session=session))
-    assert s["copy"][0] == "skipped"
+    (tmp_path / "tasks" / "count.sql").write_text("select count(*) as n from photos_copy")
+    first = run_pipeline(cfg, "demo")
+    assert first.ok
+    assert {t.status for t in run_pipeline(cfg, "demo").tasks} == {"skipped"}
     with sqlite3.connect(tmp_path / "data" / "app.db") as db:
         db.execute("update photos set title = 'changed' where id = 1")
-    s = statuses(run_pipeline(cfg, "demo", session=session))
+    s = statuses(run_pipeline(cfg, "demo"))
     assert s["copy"] == ("ran", "app.photos changed")
+    assert s["count"] == ("ran", "upstream copy wrote new data")
     assert {s[n][0] for n in ("base", "nb", "final", "indep")} == {"skipped"}
-    session.close()
+    s = statuses(run_pipeline(cfg, "demo", force=["copy"]))
+    assert s["copy"] == ("ran", "forced") and s["count"][0] == "skipped"  # the same rows again: cut off
 
 
 @pytest.mark.parametrize("param", ["zz"])
