@@ -259,6 +259,10 @@ class Runner:
 
     def _submit(self, name: str, attempt: int):
         prep = self.prepared[name]
+        if _warehouses(self.config, prep.task) and self._session is not None and self._session._hub is not None:
+            # let go of every warehouse file before another process writes it (DuckDB: one
+            # writer and no other process with the file open)
+            self._session.hub.refresh()
         if prep.plan is not None:
             pl = dataclasses.replace(prep.plan, run_id=new_run_id())
             self.runlog.add(pl.run_id, pl.report, pl.notebook, shown(pl), attempt=attempt, trigger="pipeline")
