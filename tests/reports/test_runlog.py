@@ -77,7 +77,7 @@ def test_step_one_is_the_legacy_schema(tmp_path):
 def test_legacy_file_migrates_keeping_every_run(legacy):
     before = sql(legacy, f"select {', '.join(LEGACY)} from runs order by id")
     log = RunLog(legacy)
-    assert sql(legacy, "pragma user_version") == [(VERSION,)] == [(2,)]
+    assert sql(legacy, "pragma user_version") == [(VERSION,)] == [(3,)]
     assert sql(legacy, f"select {', '.join(LEGACY)} from runs order by id") == before
 
     runs = {r.id: r for r in log.runs()}

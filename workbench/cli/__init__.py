@@ -50,7 +50,7 @@ def session():
     return Workbench(_state["config"])
 
 
-from . import demo, query, reports, schedule, syncing  # noqa: E402,F401 - register their commands
+from . import demo, pipeline, query, reports, schedule, syncing  # noqa: E402,F401 - register their commands
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,10 @@ __getattr__, __dir__ = lazy(__name__, {
     "parse_duration": ".durations",
     **dict.fromkeys(["CONFIG_NAME", "ENV_CONFIG", "default_config", "find_config", "load_config", "parse_config"],
                     ".loader"),
-    **dict.fromkeys(["Config", "LakeDataset", "ReportConfig", "Role", "Settings", "SourceConfig"], ".model"),
+    **dict.fromkeys(["Config", "LakeDataset", "PipelineConfig", "PipelineTask", "ReportConfig", "Role", "Scheduled",
+                     "Settings", "SourceConfig"], ".model"),
 })
 
-__all__ = ["CONFIG_NAME", "ENV_CONFIG", "Config", "LakeDataset", "ReportConfig", "Role", "Settings",
-           "SourceConfig", "default_config", "find_config", "load_config", "parse_config", "parse_duration"]
+__all__ = ["CONFIG_NAME", "ENV_CONFIG", "Config", "LakeDataset", "PipelineConfig", "PipelineTask", "ReportConfig",
+           "Role", "Scheduled", "Settings", "SourceConfig", "default_config", "find_config", "load_config",
+           "parse_config", "parse_duration"]

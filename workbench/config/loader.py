@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .model import Config, LakeDataset, NotifyConfig, ReportConfig, Settings, SourceConfig, StorageConfig
+from .model import Config, LakeDataset, NotifyConfig, PipelineConfig, ReportConfig, Settings, SourceConfig, StorageConfig
 from .urls import is_object_url, is_plain_file_url
 
 CONFIG_NAME = "workbench.toml"
@@ -135,7 +135,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     root = path.parent
     env = _environment(root)
     raw = _expand(raw, env, "", path)
-    known = {"workbench", "sources", "lake", "reports", "notify", "storage"}
+    known = {"workbench", "sources", "lake", "reports", "pipelines", "notify", "storage"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{path}: {key}: unknown table; use one of [{'], ['.join(sorted(known))}]")
@@ -192,6 +192,20 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         except ValidationError as e:
             raise ConfigError(_one_line(e, path, f"reports.{name}")) from None
 
+    pipelines: dict[str, PipelineConfig] = {}
+    for name, body in section("pipelines").items():
+        _check_name(name, f"pipelines.{name}", path)
+        tasks = body.get("tasks", {})
+        if not isinstance(tasks, dict) or any(not isinstance(v, dict) for v in tasks.values()):
+            raise ConfigError(f"{path}: pipelines.{name}.tasks: write each task as its own "
+                              f"[pipelines.{name}.tasks.TASK] table")
+        for task in tasks:
+            _check_name(task, f"pipelines.{name}.tasks.{task}", path)
+        try:
+            pipelines[name] = PipelineConfig(name=name, **body)
+        except ValidationError as e:
+            raise ConfigError(_one_line(e, path, f"pipelines.{name}")) from None
+
     try:
         notify = NotifyConfig(**raw.get("notify", {}))
     except ValidationError as e:
@@ -207,7 +221,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: storage: must be a table ([storage.s3])") from None
 
     return Config(path=path, root=root, settings=settings, sources=sources, lake=lake, reports=reports,
-                  notify=notify, storage=storage)
+                  pipelines=pipelines, notify=notify, storage=storage)
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -134,18 +134,14 @@ class StorageConfig(_Model):
 NOTIFY_KINDS = ("command:", "webhook:", "email:")
 
 
-class ReportConfig(_Model):
-    """A ``[reports.NAME]`` table: a notebook with default parameters, and its schedule.
+class Scheduled(_Model):
+    """The schedule keys a report and a pipeline share (``schedule``, ``timezone``, ``slot_parameter`` …).
 
     The schedule keys are checked here as far as the config alone can tell (cron syntax,
     the zone, the policies); whether the notebook declares ``slot_parameter`` with a type
     that can take a slot is checked by the scheduler, which reads the notebook.
     """
 
-    name: str
-    notebook: str
-    description: str = ""
-    parameters: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = None          # cron, five fields (Vixie: DOM/DOW union)
     timezone: str = "UTC"                # IANA
     slot_parameter: str | None = None    # receives the slot: local date (date) or local datetime (datetime)
@@ -225,6 +221,96 @@ class ReportConfig(_Model):
         return int(self.overlap.split(":", 1)[1]) if self.overlap.startswith("allow:") else None
 
 
+
+class ReportConfig(Scheduled):
+    """A ``[reports.NAME]`` table: a notebook with default parameters, and its schedule."""
+
+    name: str
+    notebook: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineTask(_Model):
+    """A ``[pipelines.P.tasks.NAME]`` table: one notebook or one SQL statement of a pipeline.
+
+    ``reads`` names what the task reads (``source.table``, a lake dataset, or what another
+    task ``writes``), for its input fingerprints and its derived ``needs``; ``writes``
+    names what it produces (``warehouse.table`` or a lake dataset). ``retries`` and
+    ``timeout`` default to the pipeline's.
+    """
+
+    name: str
+    notebook: str | None = None
+    sql: str | None = None               # a file holding one statement, run on the hub
+    description: str = ""
+    reads: list[str] = Field(default_factory=list)
+    writes: list[str] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    retries: int | None = Field(default=None, ge=0)
+    retry_delay: float | None = None
+    timeout: float | None = None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, v: Any) -> float | None:
+        return parse_duration(v, what="timeout")
+
+    @field_validator("retry_delay", mode="before")
+    @classmethod
+    def _retry_delay(cls, v: Any) -> float | None:
+        return None if v is None else (parse_duration(v, what="retry_delay") or 0.0)
+
+    @model_validator(mode="after")
+    def _one_body(self) -> "PipelineTask":
+        if (self.notebook is None) == (self.sql is None):
+            raise ValueError("give exactly one of notebook = \"PATH.ipynb\" or sql = \"PATH.sql\"")
+        if self.sql is not None and len(self.writes) != 1:
+            raise ValueError("a SQL task writes its result to one place; write writes = [\"warehouse.TABLE\"] "
+                             "or a lake dataset name")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "notebook" if self.notebook is not None else "sql"
+
+    @property
+    def path(self) -> str:
+        return self.notebook if self.notebook is not None else self.sql  # type: ignore[return-value]
+
+
+class PipelineConfig(Scheduled):
+    """A ``[pipelines.NAME]`` table: tasks (notebooks, SQL files) with their reads, writes
+    and needs; pipeline-wide ``parameters`` go to every task that declares them, and the
+    schedule keys are a report's (``slot_parameter`` goes to every task declaring it)."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    tasks: dict[str, PipelineTask] = Field(default_factory=dict)
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: ({"name": k, **t} if isinstance(t, dict) else t) for k, t in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _some_tasks(self) -> "PipelineConfig":
+        if not self.tasks:
+            raise ValueError("no tasks; add a [pipelines.NAME.tasks.TASK] table with notebook = or sql =")
+        return self
+
+    def task(self, name: str) -> PipelineTask:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise ConfigError(f"pipeline {self.name!r} has no task {name!r}; its tasks are: "
+                              f"{', '.join(self.tasks)}") from None
+
+
 class SmtpConfig(_Model):
     """``[notify.smtp]``: how ``email:`` notifications are sent."""
 
@@ -252,6 +338,7 @@ class Config(_Model):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     lake: dict[str, LakeDataset] = Field(default_factory=dict)
     reports: dict[str, ReportConfig] = Field(default_factory=dict)
+    pipelines: dict[str, PipelineConfig] = Field(default_factory=dict)
     notify: NotifyConfig = NotifyConfig()
     storage: StorageConfig = StorageConfig()
 
@@ -288,3 +375,11 @@ class Config(_Model):
             raise ConfigError(
                 f"unknown source {name!r}; the sources in {where} are: {known}"
             ) from None
+
+    def pipeline(self, name: str) -> PipelineConfig:
+        try:
+            return self.pipelines[name]
+        except KeyError:
+            known = ", ".join(sorted(self.pipelines)) or "none"
+            raise ConfigError(f"unknown pipeline {name!r}; the pipelines in {self.path or 'the config'} are: "
+                              f"{known} (add a [pipelines.{name}] table)") from None

@@ -24,6 +24,9 @@ instant, ISO 8601; NULL for manual runs), ``attempt``, ``trigger``, ``failure_cl
 and ``lease_until``; ``slots`` (a report's slot is claimed once, by primary key); and
 ``fingerprints`` (a pipeline task's last input fingerprints). Code from before versions
 still reads and writes a version-2 file: every new column has a default.
+
+Version 3 adds the pipeline tables (``pipeline_runs``, ``pipeline_tasks``,
+``task_slots``), read and written by :mod:`.pipelinelog`.
 """
 
 from __future__ import annotations
@@ -96,8 +99,53 @@ V2 = (
 )""",
 )
 
+# Version 3: pipelines (workbench.pipeline; read and written by .pipelinelog). A pipeline
+# run, the state of each of its tasks, and a task's claim of a slot (so the local
+# scheduler and an Airflow DAG calling ``pipeline run --only TASK --slot ...`` run each
+# task of a slot once). What a task's last success depended on goes in ``fingerprints``
+# (V2), keyed ``code``, ``param:NAME``, ``read:REF``, ``wrote:REF`` and ``run``.
+V3 = (
+    """create table pipeline_runs (
+    id text primary key,
+    pipeline text not null,
+    status text not null,            -- running, succeeded, failed, interrupted
+    parameters text not null default '{}',
+    slot text,                       -- UTC instant, ISO 8601; NULL: not a scheduled run
+    "trigger" text not null default 'manual',
+    started_at real not null,
+    ended_at real,
+    pid integer,
+    host text
+)""",
+    "create index pipeline_runs_name on pipeline_runs(pipeline, started_at)",
+    """create table pipeline_tasks (
+    run_id text not null,
+    task text not null,
+    status text not null,            -- pending, running, ran, skipped, failed, upstream_failed
+    reason text not null default '',
+    attempt integer not null default 0,
+    started_at real,
+    ended_at real,
+    duration real,
+    report_run text,                 -- the runs.id of a notebook task's run
+    error text,
+    primary key (run_id, task)
+)""",
+    """create table task_slots (
+    pipeline text not null,
+    task text not null,
+    slot text not null,
+    run_id text not null,
+    status text not null,            -- running, ran, skipped, failed
+    claimed_at real not null,
+    pid integer,
+    host text,
+    primary key (pipeline, task, slot)
+)""",
+)
+
 Step = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Step] = [V1, V2]  # MIGRATIONS[n] takes version n to n + 1; append only
+MIGRATIONS: list[Step] = [V1, V2, V3]  # MIGRATIONS[n] takes version n to n + 1; append only
 VERSION = len(MIGRATIONS)
 
 # The columns today's code reads, in the order _row expects them.

@@ -47,9 +47,10 @@ from ..reports.publish import write_atomic
 from ..reports.faults import crash_point
 from ..reports.run import published_outcome, startup
 from ..reports.runlog import RUNNING, Run, RunLog, slot_text
-from . import retry as R
+from ..executors import retry as R
 from .cron import Schedule, slot_value
 from .notify import notify
+from .pipelines import start_due
 from .slots import due
 
 LEASE = 60.0          # seconds; the executing process renews every third of it
@@ -182,6 +183,7 @@ class Scheduler:
         self.stopping = threading.Event()
         self.results: list[RunResult] = []
         self._queued: dict[str, list[dt.datetime]] = {}
+        self.pipeline_procs: list[Any] = []   # runners of scheduled pipelines (child processes)
 
     # ------------------------------------------------------------------ executor
     def executor(self) -> Any:
@@ -209,6 +211,9 @@ class Scheduler:
         for s in self.reports.values():
             started += self._retries(s, now)
             started += self._due(s, now)
+        self.pipeline_procs = [p for p in self.pipeline_procs if p.poll() is None]
+        if not self.stopping.is_set():
+            self.pipeline_procs += start_due(self.cfg, self.runlog, now, self.log, self.on_time)
         self.write_status(now)
         return started
 
@@ -437,6 +442,8 @@ class Scheduler:
                         if wait_for > 0:
                             self.stopping.wait(wait_for)
                         started |= set(self.pass_once())
+            for proc in self.pipeline_procs:
+                proc.wait()
             return self.results
         finally:
             self.close()

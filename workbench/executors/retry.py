@@ -1,5 +1,7 @@
 """Retries by failure class: what may be tried again, and when.
 
+Here, below the scheduler and the pipeline runner, because both retry by the same rules.
+
 The class is decided where the failure happens and recorded in the run log
 (``runs.failure_class``): ``retryable`` when the world was in the way (a kernel that
 died or could not start, a source unreachable, a connection lost or refused, a
