@@ -182,6 +182,8 @@ class Scheduler:
         self.stopping = threading.Event()
         self.results: list[RunResult] = []
         self._queued: dict[str, list[dt.datetime]] = {}
+        #: the site needs mirroring to ``publish_to`` (at start: a previous publish may have stopped half-way)
+        self.publish_pending = bool(cfg.settings.publish_to)
 
     # ------------------------------------------------------------------ executor
     def executor(self) -> Any:
@@ -372,6 +374,7 @@ class Scheduler:
                 self._finished(run)
 
     def _finished(self, run: Run) -> None:
+        self.publish_pending = bool(self.cfg.settings.publish_to)
         s = self.reports.get(run.report)
         if s is None:
             return
@@ -437,6 +440,8 @@ class Scheduler:
                         if wait_for > 0:
                             self.stopping.wait(wait_for)
                         started |= set(self.pass_once())
+            if self.publish_pending:
+                self.write_status(self.clock.now())  # the index with this tick's runs, then the store
             return self.results
         finally:
             self.close()
@@ -544,6 +549,21 @@ class Scheduler:
 
     def write_status(self, now: dt.datetime) -> None:
         refresh_index(self.cfg, self.runlog, now, reports=self.reports, log=self.log)
+        self.publish_remote()
+
+    def publish_remote(self) -> None:
+        """Mirror the site to ``publish_to`` once runs ended; a store that is down is one log line, retried next pass."""
+        if not self.publish_pending:
+            return
+        from ..reports.remote import publish_quietly
+
+        result, error = publish_quietly(self.cfg)
+        if error:
+            self.log(f"warning: {error}")
+            return
+        self.publish_pending = False
+        if result is not None and result.sent:
+            self.log(result.summary())
 
 
 def refresh_index(cfg: Config, runlog: RunLog | None = None, now: dt.datetime | None = None, *,
