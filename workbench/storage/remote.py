@@ -162,7 +162,6 @@ def filesystem(options: S3Options | None = None):
         config_kwargs={"s3": {"addressing_style": "path" if o.style == "path" else "virtual"},
                        "retries": {"max_attempts": 2, "mode": "standard"},
                        "connect_timeout": 10, "read_timeout": 60},
-        retries=2,
     )
 
 
