@@ -271,3 +271,22 @@ def test_the_scheduler_publishes_after_its_runs(s3, tmp_path):
     assert json.loads(s3.get("site/daily/latest.json"))["run_id"] == results[0].id
     assert "schedule" in s3.get("site/index.html").decode()
     assert any(line.startswith("published to") for line in lines), lines
+
+
+def test_wb_run_report_publishes_and_a_store_down_is_a_warning(s3, tmp_path):
+    from workbench.api import Workbench
+
+    bench = Workbench(load_config(project(tmp_path / "p", s3)))
+    s3.stop()
+    try:
+        with pytest.warns(RuntimeWarning, match="workbench publish") as caught:
+            res = bench.run_report("daily", {"n": 5}, progress=False)
+    finally:
+        s3.start()
+    assert res.ok and RunLog(bench.config.runlog_path).get(res.id).status == "succeeded"
+    assert all("\n" not in str(w.message) and s3.secret not in str(w.message) for w in caught)
+    assert s3.keys("site/") == []
+    again = bench.run_report("daily", {"n": 6}, progress=False)  # the next run completes the first one too
+    keys = s3.keys("site/")
+    assert {f"site/daily/{res.id}/report.html", f"site/daily/{again.id}/report.html"} <= set(keys)
+    assert json.loads(s3.get("site/daily/latest.json"))["run_id"] == again.id
