@@ -112,7 +112,7 @@ def _given(args: list[str], contract) -> dict[str, str]:
 EXIT_PUBLISH_FAILED = 3
 
 
-def _publish_after(cfg, report: str) -> bool:
+def _publish_after(cfg) -> bool:
     """Mirror the site after runs when ``publish_to`` is set; False (and a warning line) if the store failed."""
     if not cfg.settings.publish_to:
         return True
@@ -175,7 +175,7 @@ def run(
         if res.error:
             out.print(f"error: {res.error}", markup=False)
         out.print(f"report: {res.report_path}", markup=False)
-        published = _publish_after(cfg, report)
+        published = _publish_after(cfg)
         if not res.ok:
             raise RunFailed(f"run {res.id} {res.status}; see {res.report_path}")
         if not published:
@@ -207,7 +207,7 @@ def run(
     _schedules_on_index(cfg)
     _summary(results)
     _console().print(f"index: {cfg.reports_dir / 'index.html'}", markup=False)
-    published = _publish_after(cfg, report)
+    published = _publish_after(cfg)
     failed = [r for r in results if not r.ok]
     if failed:
         raise RunFailed(f"{len(failed)} of {len(results)} runs did not succeed")
