@@ -205,15 +205,16 @@ def publish_site(reports_dir: str | os.PathLike[str], runlog: RunLog, target: st
     with _locked(reports_dir):
         runs, index, pointers, latest = plan_uploads(reports_dir, reports)
         fs = filesystem(options)
-        step = "listing"
+        where, doing = target, "listing"
         try:
             remote = _remote_listing(fs, root)
+            doing = "writing"
             for phase in (*runs.values(), index, pointers):
                 for u in phase:
                     if _same(u, remote.get(u.key)):
                         result.skipped += 1
                         continue
-                    step = f"writing {u.key}"
+                    where = f"{target}/{u.key}"
                     path = f"{root}/{u.key}"
                     if u.data is not None:
                         fs.pipe_file(path, u.data, ContentType=u.content_type or "application/octet-stream")
@@ -223,17 +224,17 @@ def publish_site(reports_dir: str | os.PathLike[str], runlog: RunLog, target: st
                     result.sent.append(u.key)
                     if on_object is not None:
                         on_object(u.key)
-                if phase is not index and phase is not pointers and phase:
-                    rid = phase[0].key.split("/")[1]
-                    result.runs.append(rid)
+                if phase and phase is not index and phase is not pointers:
+                    result.runs.append(phase[0].key.split("/")[1])
         except StorageError:
             raise
         except Exception as e:  # noqa: BLE001 - s3fs raises OSError subclasses and botocore's own
-            err = storage_error(e, target, options, step if step == "listing" else "publishing")
-            message = (f"publishing to {target} stopped ({step}; {len(result.sent)} object(s) sent): {err}; "
-                       "the local reports and the run log are intact; run `workbench publish` to finish")
-            _record(runlog, target, result.runs, clean(message, options.secrets))
-            raise type(err)(clean(message, options.secrets)) from None
+            err = storage_error(e, where, options, doing)
+            message = clean(f"publishing to {target} stopped after {len(result.sent)} object(s) sent: {err}; "
+                            "the local reports and the run log are intact; once that is fixed, "
+                            "`workbench publish` completes it", options.secrets)
+            _record(runlog, target, result.runs, message)
+            raise type(err)(message) from None
         result.latest = latest
         _record(runlog, target, result.runs, None)
     return result
