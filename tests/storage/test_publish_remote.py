@@ -290,3 +290,14 @@ def test_wb_run_report_publishes_and_a_store_down_is_a_warning(s3, tmp_path):
     keys = s3.keys("site/")
     assert {f"site/daily/{res.id}/report.html", f"site/daily/{again.id}/report.html"} <= set(keys)
     assert json.loads(s3.get("site/daily/latest.json"))["run_id"] == again.id
+
+
+def test_publish_to_in_workbench_toml_is_checked_when_the_config_loads(tmp_path):
+    from workbench.errors import ConfigError
+
+    (tmp_path / "workbench.toml").write_text('[workbench]\npublish_to = "ftp://host/site"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "workbench.toml")
+    assert "\n" not in str(e.value) and "publish_to" in str(e.value) and "s3://bucket/site" in str(e.value)
+    (tmp_path / "workbench.toml").write_text('[workbench]\npublish_to = "s3://bucket/site/"\n')
+    assert load_config(tmp_path / "workbench.toml").settings.publish_to == "s3://bucket/site"
