@@ -78,17 +78,36 @@ class Workbench(Session):
 
     # -- reports ------------------------------------------------------------------------
     def run_report(self, target: str | Path, params: dict[str, Any] | None = None, **kwargs: Any):
-        """Run a report (a ``[reports.NAME]`` or a notebook path) once with this config."""
+        """Run a report (a ``[reports.NAME]`` or a notebook path) once with this config.
+
+        With ``publish_to`` set the site is then mirrored to the store; a store that fails
+        is a warning (one line), never an exception: the run's result stands.
+        """
         from .reports.run import run_report
 
-        return run_report(target, params, config=self.config, **kwargs)
+        result = run_report(target, params, config=self.config, **kwargs)
+        self._publish_remote()
+        return result
 
     def run_many(self, target: str | Path, grid: dict[str, Iterable[Any]] | list[dict[str, Any]] | None = None,
                  **kwargs: Any):
-        """Run every parameter set of ``grid`` over worker processes; results in grid order."""
+        """Run every parameter set of ``grid`` over worker processes; results in grid order (then published, as above)."""
         from .executors.local import run_many
 
-        return run_many(target, grid, config=self.config, **kwargs)
+        results = run_many(target, grid, config=self.config, **kwargs)
+        self._publish_remote()
+        return results
+
+    def _publish_remote(self) -> None:
+        if not self.config.settings.publish_to:
+            return
+        import warnings
+
+        from .reports.remote import publish_quietly
+
+        _result, error = publish_quietly(self.config)
+        if error:
+            warnings.warn(error, RuntimeWarning, stacklevel=3)
 
 
 # ------------------------------------------------------------------ the default instance

@@ -77,7 +77,7 @@ def test_step_one_is_the_legacy_schema(tmp_path):
 def test_legacy_file_migrates_keeping_every_run(legacy):
     before = sql(legacy, f"select {', '.join(LEGACY)} from runs order by id")
     log = RunLog(legacy)
-    assert sql(legacy, "pragma user_version") == [(VERSION,)] == [(3,)]
+    assert sql(legacy, "pragma user_version") == [(VERSION,)] == [(4,)]
     assert sql(legacy, f"select {', '.join(LEGACY)} from runs order by id") == before
 
     runs = {r.id: r for r in log.runs()}
@@ -107,7 +107,7 @@ def test_new_file_has_the_migrated_schema(tmp_path, legacy):
     assert sql(tmp_path / "new" / "runlog.db", "pragma user_version") == [(VERSION,)]
     assert sql(tmp_path / "new" / "runlog.db", "pragma journal_mode") == [("wal",)]
     assert schema(tmp_path / "new" / "runlog.db") == schema(legacy)
-    assert {"runs", "slots", "fingerprints"} <= set(schema(legacy))
+    assert {"runs", "slots", "fingerprints", "published_remote", "remote_targets"} <= set(schema(legacy))
 
 
 def test_recover_marks_the_dead_legacy_run_failed(legacy):

@@ -1,8 +1,14 @@
-"""``workbench run | params | runs | index``: the report commands.
+"""``workbench run | params | runs | index | publish``: the report commands.
 
 Errors are raised as WorkbenchError subclasses; the main CLI prints them as one line
 with their exit code (2 for bad parameters or usage, before any kernel starts). A run
 that fails is exit code 1, after its run id, status, reason and report path are printed.
+
+With ``[workbench] publish_to`` set, ``workbench run`` mirrors the site to the object
+store after its runs. The runs' outcome comes first: a run that succeeded but could not
+be published remotely prints ``warning: ...`` (one line) and exits with
+:data:`EXIT_PUBLISH_FAILED` (3), so cron and CI notice without mistaking it for a failed
+run; the next ``workbench publish`` (or run) completes the upload.
 """
 
 from __future__ import annotations
@@ -102,6 +108,25 @@ def _given(args: list[str], contract) -> dict[str, str]:
     return texts(args)
 
 
+#: ``workbench run``: every run succeeded, the remote publish did not (``workbench publish`` completes it)
+EXIT_PUBLISH_FAILED = 3
+
+
+def _publish_after(cfg) -> bool:
+    """Mirror the site after runs when ``publish_to`` is set; False (and a warning line) if the store failed."""
+    if not cfg.settings.publish_to:
+        return True
+    from ..reports.remote import publish_quietly
+
+    result, error = publish_quietly(cfg)
+    if error:
+        typer.echo(f"warning: {error}", err=True)
+        return False
+    if result is not None:
+        typer.echo(result.summary())
+    return True
+
+
 def _schedules_on_index(cfg) -> None:
     """Rebuild the index with the scheduled reports' schedule, next, missed and failed slots."""
     if any(r.schedule for r in cfg.reports.values()):
@@ -150,8 +175,11 @@ def run(
         if res.error:
             out.print(f"error: {res.error}", markup=False)
         out.print(f"report: {res.report_path}", markup=False)
+        published = _publish_after(cfg)
         if not res.ok:
             raise RunFailed(f"run {res.id} {res.status}; see {res.report_path}")
+        if not published:
+            sys.exit(EXIT_PUBLISH_FAILED)
         return
     sets = [{**given, **combo} for combo in P.expand_grid(contract, grid)]
     progress = None
@@ -179,9 +207,12 @@ def run(
     _schedules_on_index(cfg)
     _summary(results)
     _console().print(f"index: {cfg.reports_dir / 'index.html'}", markup=False)
+    published = _publish_after(cfg)
     failed = [r for r in results if not r.ok]
     if failed:
         raise RunFailed(f"{len(failed)} of {len(results)} runs did not succeed")
+    if not published:
+        sys.exit(EXIT_PUBLISH_FAILED)
 
 
 @app.command("params")
@@ -264,3 +295,26 @@ def index(ctx: typer.Context) -> None:
     path = refresh_index(cfg, log) or build_index(cfg.reports_dir, log,
                                                   {n: r.description for n, r in cfg.reports.items()})
     _console().print(f"index: {path}", markup=False)
+
+
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    reports: Optional[List[str]] = typer.Argument(None, help="Only these reports' runs and latest (default: all)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Where: s3://bucket/prefix (default: publish_to in workbench.toml)."),
+) -> None:
+    """Upload the reports site (run folders, index, latest pointers) to an object store.
+
+    Only what is missing or changed is sent; the latest pointers go last, so the remote latest never names a run whose files are not all there. Run it again after a failure to complete the upload.
+
+    Example: workbench publish --to s3://team-reports/site daily_kpis
+    """
+    from ..reports.remote import check_target, publish_configured
+
+    cfg = config()
+    target = check_target(to) if to else cfg.settings.publish_to
+    if not target:
+        raise UsageError("nowhere to publish to; pass --to s3://bucket/prefix or set publish_to = "
+                         "\"s3://bucket/prefix\" under [workbench] in workbench.toml")
+    result = publish_configured(cfg, reports=reports or None, to=target)
+    typer.echo(result.summary())

@@ -32,6 +32,14 @@ class Settings(_Model):
     executor: str | None = None  # local | dask://HOST:PORT (runs of grids, backfills, the scheduler)
     cache_dir: str = ".workbench/cache"  # wb.sql(..., cache=True) results, relative to the project root
     cache_max_bytes: int = Field(default=1 << 30, ge=0)  # least recently used entries go first; 0 = store nothing
+    publish_to: str | None = None  # s3://bucket/prefix: the reports site is mirrored there after runs
+
+    @field_validator("publish_to")
+    @classmethod
+    def _publish_to(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        return check_publish_url(v)
 
     @field_validator("executor")
     @classmethod
@@ -47,6 +55,17 @@ class Settings(_Model):
     @classmethod
     def _timeout(cls, v: Any) -> float | None:
         return parse_duration(v, what="statement_timeout")
+
+
+def check_publish_url(url: str) -> str:
+    """``s3://bucket[/prefix]`` without a trailing slash, or a ValueError saying what to write."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    bucket = rest.split("/", 1)[0]
+    if not sep or scheme.lower() != "s3" or not bucket or any(c in rest for c in "*?[{"):
+        raise ValueError(f"{url!r} is not a place to publish to; write an object-store prefix such as "
+                         "\"s3://bucket/site\"")
+    return f"s3://{rest.rstrip('/')}"
 
 
 class SourceConfig(_Model):

@@ -27,6 +27,10 @@ still reads and writes a version-2 file: every new column has a default.
 
 Version 3 adds the pipeline tables (``pipeline_runs``, ``pipeline_tasks``,
 ``task_slots``), read and written by :mod:`.pipelinelog`.
+Version 4 adds the remote state of publishing to an object store (``publish_to``):
+``published_remote`` (a run's folder is complete under a target) and ``remote_targets``
+(the last attempt at a target, its last completion and its error). A run's ``status``
+never depends on the store.
 """
 
 from __future__ import annotations
@@ -144,8 +148,26 @@ V3 = (
 )""",
 )
 
+V4 = (
+    # a run whose folder is complete in an object store (issue 11): the remote state, kept
+    # apart from the run's status (a run that succeeded stays succeeded if the store was down)
+    """create table published_remote (
+    target text not null,            -- s3://bucket/prefix
+    run_id text not null,
+    published_at real not null,
+    primary key (target, run_id)
+)""",
+    # the last publish to each target: when it was tried, when it last completed, what failed
+    """create table remote_targets (
+    target text primary key,
+    attempted_at real not null,
+    completed_at real,
+    error text
+)""",
+)
+
 Step = Sequence[str] | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Step] = [V1, V2, V3]  # MIGRATIONS[n] takes version n to n + 1; append only
+MIGRATIONS: list[Step] = [V1, V2, V3, V4]  # MIGRATIONS[n] takes version n to n + 1; append only
 VERSION = len(MIGRATIONS)
 
 # The columns today's code reads, in the order _row expects them.
@@ -517,6 +539,36 @@ class RunLog:
                 raise
             db.execute("commit")
             return attempt
+
+    def mark_published(self, target: str, run_ids: Sequence[str]) -> None:
+        """Record that every object of ``run_ids``' folders is in ``target``."""
+        now = time.time()
+        with closing(self._connect()) as db:
+            db.execute("begin immediate")
+            db.executemany("insert or ignore into published_remote (target, run_id, published_at) values (?,?,?)",
+                           [(target, rid, now) for rid in run_ids])
+            db.execute("commit")
+
+    def published_runs(self, target: str) -> set[str]:
+        """The run ids whose folders are complete in ``target``."""
+        with closing(self._connect()) as db:
+            return {r[0] for r in db.execute("select run_id from published_remote where target=?", (target,))}
+
+    def note_publish(self, target: str, *, error: str | None) -> None:
+        """Record an attempt at publishing to ``target``: completed (``error`` None) or what failed."""
+        now = time.time()
+        self._write(
+            "insert into remote_targets (target, attempted_at, completed_at, error) values (?,?,?,?)"
+            " on conflict (target) do update set attempted_at=excluded.attempted_at, error=excluded.error,"
+            " completed_at=coalesce(excluded.completed_at, remote_targets.completed_at)",
+            (target, now, None if error else now, error))
+
+    def publish_state(self, target: str) -> dict[str, Any] | None:
+        """``{attempted_at, completed_at, error}`` of the last publish to ``target``, or None."""
+        with closing(self._connect()) as db:
+            r = db.execute("select attempted_at, completed_at, error from remote_targets where target=?",
+                           (target,)).fetchone()
+        return None if r is None else {"attempted_at": r[0], "completed_at": r[1], "error": r[2]}
 
     def live_ids(self) -> set[str]:
         with closing(self._connect()) as db:

@@ -184,6 +184,8 @@ class Scheduler:
         self.results: list[RunResult] = []
         self._queued: dict[str, list[dt.datetime]] = {}
         self.pipeline_procs: list[Any] = []   # runners of scheduled pipelines (child processes)
+        #: the site needs mirroring to ``publish_to`` (at start: a previous publish may have stopped half-way)
+        self.publish_pending = bool(cfg.settings.publish_to)
 
     # ------------------------------------------------------------------ executor
     def executor(self) -> Any:
@@ -377,6 +379,7 @@ class Scheduler:
                 self._finished(run)
 
     def _finished(self, run: Run) -> None:
+        self.publish_pending = bool(self.cfg.settings.publish_to)
         s = self.reports.get(run.report)
         if s is None:
             return
@@ -444,6 +447,8 @@ class Scheduler:
                         started |= set(self.pass_once())
             for proc in self.pipeline_procs:
                 proc.wait()
+            if self.publish_pending:
+                self.write_status(self.clock.now())  # the index with this tick's runs, then the store
             return self.results
         finally:
             self.close()
@@ -551,6 +556,21 @@ class Scheduler:
 
     def write_status(self, now: dt.datetime) -> None:
         refresh_index(self.cfg, self.runlog, now, reports=self.reports, log=self.log)
+        self.publish_remote()
+
+    def publish_remote(self) -> None:
+        """Mirror the site to ``publish_to`` once runs ended; a store that is down is one log line, retried next pass."""
+        if not self.publish_pending:
+            return
+        from ..reports.remote import publish_quietly
+
+        result, error = publish_quietly(self.cfg)
+        if error:
+            self.log(f"warning: {error}")
+            return
+        self.publish_pending = False
+        if result is not None and result.sent:
+            self.log(result.summary())
 
 
 def refresh_index(cfg: Config, runlog: RunLog | None = None, now: dt.datetime | None = None, *,
