@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip
 .PHONY: demo test lab bench clean-data help
 
 help:
-	@echo "make demo   build the demo data and run the daily report (SQLite + DuckDB + files, no server)"
+	@echo "make demo   build the demo data, run the daily report and the photo_popularity pipeline (SQLite + DuckDB + files, no server)"
 	@echo "make test   install dev extras, check the import layers, make sure PostgreSQL/MariaDB/Chromium are there, run pytest"
 	@echo "make lab    start JupyterLab in this environment"
 	@echo "make bench  run the benchmarks in bench/"
@@ -29,6 +29,7 @@ demo: $(VENV)/.installed
 	$(BIN)/workbench demo
 	$(BIN)/workbench sync app.users app.photos app.likes app.comments --incremental-by updated_at
 	@$(MAKE) --no-print-directory reports/.demo-grid
+	$(BIN)/workbench pipeline run photo_popularity -p day $$(date -u +%F) --jobs 2
 	@echo "demo data: data/ (README there); reports: reports/index.html; notebooks: make lab"
 
 # The last seven days of the daily report, re-run only when the demo data or the notebook

@@ -86,7 +86,7 @@ def test_committed_without_outputs_and_the_pipeline_block_has_the_issues_shape()
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), name
         assert "parameters" in code[0].metadata.get("tags", []) and "day: date" in code[0].source, name
-    spec = tomllib.loads((PIPE / "pipeline.toml").read_text())["pipelines"]["photo_popularity"]
+    spec = tomllib.loads((REPO / "workbench" / "config" / "default.toml").read_text())["pipelines"]["photo_popularity"]
     assert spec["slot_parameter"] == "day" and list(spec["tasks"]) == [
         "photo_metadata", "user_features", "classifier_outputs", "training_set", "training_report"]
     for task in spec["tasks"].values():

@@ -78,7 +78,7 @@ def _line(res) -> str:
                       "-p day 2026-11-05 --jobs 3   |   --dry-run   |   --force training_set   |   --format json")
 def run(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="A [pipelines.NAME] of workbench.toml."),
+    name: str = typer.Argument(..., help="A pipeline of workbench.toml (a pipelines.NAME table)."),
     force: Optional[List[str]] = typer.Option(None, "--force", help="Run TASK even if unchanged (repeatable); "
                                               "--force-all for every task."),
     force_all: bool = typer.Option(False, "--force-all", help="Run every task, changed or not."),
@@ -185,14 +185,14 @@ def _show(name: str, why: bool, fmt: str) -> None:
 
 
 @pipeline_app.command("show", epilog="Example: workbench pipeline show photo_popularity")
-def show(name: str = typer.Argument(..., help="A [pipelines.NAME] of workbench.toml."),
+def show(name: str = typer.Argument(..., help="A pipeline of workbench.toml (a pipelines.NAME table)."),
          fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """The graph: tasks, what each needs, its last status, and whether it would run now and why."""
     _show(name, True, fmt)
 
 
 @pipeline_app.command("status", epilog="Example: workbench pipeline status photo_popularity --format json")
-def status(name: str = typer.Argument(..., help="A [pipelines.NAME] of workbench.toml."),
+def status(name: str = typer.Argument(..., help="A pipeline of workbench.toml (a pipelines.NAME table)."),
            fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Each task's last status and reason (reads no data; `show` also says what would run now)."""
     _show(name, False, fmt)
@@ -210,7 +210,7 @@ def list_cmd() -> None:
 
 
 @pipeline_app.command("airflow", epilog="Example: workbench pipeline airflow photo_popularity -o dags/photo.py")
-def airflow(name: str = typer.Argument(..., help="A [pipelines.NAME] of workbench.toml."),
+def airflow(name: str = typer.Argument(..., help="A pipeline of workbench.toml (a pipelines.NAME table)."),
             out: Optional[Path] = typer.Option(None, "--output", "-o", help="DAG file to write (default: stdout)."),
             workbench: str = typer.Option("workbench", "--workbench", help="The command Airflow runs."),
             start: str = typer.Option("2026-01-01", "--start", help="The DAG's start_date (YYYY-MM-DD).")) -> None:
