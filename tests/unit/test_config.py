@@ -94,7 +94,7 @@ def test_embedded_defaults_without_a_config(tmp_path, monkeypatch):
     monkeypatch.delenv("WORKBENCH_CONFIG", raising=False)
     cfg = load_config()
     assert cfg.path is None
-    assert set(cfg.sources) == {"app", "warehouse", "lake"} and set(cfg.lake) == {"events", "labels"}
+    assert set(cfg.sources) == {"app", "warehouse", "lake"} and set(cfg.lake) == {"events", "labels", "training_set"}
     assert cfg.sources["app"].url == f"sqlite:///{tmp_path}/data/app.db"
 
 

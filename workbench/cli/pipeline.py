@@ -152,13 +152,21 @@ class _Progress:
             self.bar.stop()
 
 
-def _show(name: str, why: bool, fmt: str) -> None:
+def _show(name: str, why: bool, fmt: str, args: list[str] = ()) -> None:
     from ..pipeline.run import Runner
+    from ..reports.pipelinelog import PipelineLog
+    from ..reports.runlog import RunLog
 
     if fmt not in ("text", "json"):
         raise UsageError(f"--format {fmt!r}: use text or json")
     cfg = config()
-    runner = Runner(cfg, name, dry_run=True)
+    params = _params(list(args))
+    slot_param = cfg.pipelines[name].slot_parameter if name in cfg.pipelines else None
+    if slot_param and slot_param not in params:  # "now" for the last run's slot (day) unless -p says
+        last = PipelineLog(RunLog(cfg.runlog_path)).last_parameters(name)
+        if slot_param in last:
+            params[slot_param] = last[slot_param]
+    runner = Runner(cfg, name, params=params, dry_run=True)
     graph = runner.graph
     latest = runner.log.latest_tasks(name)
     now = {t.name: t for t in runner.run().tasks} if why else {}
@@ -184,11 +192,17 @@ def _show(name: str, why: bool, fmt: str) -> None:
         print(f"  {r['name']} [{r['kind']}]{needs}: {last}{now_text}")
 
 
-@pipeline_app.command("show", epilog="Example: workbench pipeline show photo_popularity")
-def show(name: str = typer.Argument(..., help="A pipeline of workbench.toml (a pipelines.NAME table)."),
+@pipeline_app.command("show", context_settings=EXTRA_ARGS,
+                      epilog="Example: workbench pipeline show photo_popularity -p day 2026-11-05")
+def show(ctx: typer.Context,
+         name: str = typer.Argument(..., help="A pipeline of workbench.toml (a pipelines.NAME table)."),
          fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
-    """The graph: tasks, what each needs, its last status, and whether it would run now and why."""
-    _show(name, True, fmt)
+    """The graph: tasks, what each needs, its last status, and whether it would run now and why.
+
+    "Now" means for the last run's slot_parameter (day) and the configured parameters;
+    -p NAME VALUE asks about other values.
+    """
+    _show(name, True, fmt, ctx.args)
 
 
 @pipeline_app.command("status", epilog="Example: workbench pipeline status photo_popularity --format json")

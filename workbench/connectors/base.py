@@ -272,6 +272,10 @@ class Fingerprintable(ABC):
     kinds other than MariaDB only detect change (docs/fingerprints.md has the table).
     """
 
+    #: the same rows written again give the same token (``True`` for the warehouse, the
+    #: lake and MariaDB's CHECKSUM TABLE): the pipeline's early cut-off may trust it
+    content_based = False
+
     @abstractmethod
     def fingerprint(self, table: str | None = None) -> str | None:
         """A token of the data in ``table`` (``schema.table`` or a bare name; the whole

@@ -154,6 +154,7 @@ def listing_token(pattern: str, *, salt: object = None) -> str | None:
 
 
 class LakeSource(HubBacked, Source, Fingerprintable):
+    content_based = True
     kind = "lake"
     has_schemas = False
 

@@ -67,6 +67,7 @@ def _mysql_hint(desc) -> pa.DataType | None:
 
 
 class MysqlSource(Source, Attachable, Fingerprintable):
+    content_based = True
     kind = "mysql"
     paramstyle = "pyformat"
     dialect = "mysql"

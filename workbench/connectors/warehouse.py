@@ -74,6 +74,7 @@ def _stats(files) -> list[os.stat_result | None] | None:
 
 
 class WarehouseSource(HubBacked, Source, Attachable, Fingerprintable):
+    content_based = True
     kind = "duckdb"
     attach_per_query = True
 

@@ -112,6 +112,14 @@ class PipelineLog:
                               " where pipeline=? order by started_at desc limit ?", (pipeline, limit)).fetchall()
         return [dict(zip(("id", "status", "slot", "trigger", "started_at", "ended_at"), r)) for r in rows]
 
+    def last_parameters(self, pipeline: str) -> dict[str, Any]:
+        """The parameters the last run of ``pipeline`` was given (as text: typed again by the
+        tasks), so ``pipeline show`` answers "would it run now" for the same values."""
+        with closing(self._connect()) as db:
+            row = db.execute("select parameters from pipeline_runs where pipeline=? order by started_at desc limit 1",
+                             (pipeline,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
     def tasks(self, run_id: str) -> list[TaskRow]:
         with closing(self._connect()) as db:
             return [TaskRow(*r) for r in db.execute(
