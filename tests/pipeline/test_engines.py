@@ -9,7 +9,8 @@ The pipeline (SQL tasks only, so a case costs no kernel start):
 unrelated branch: it reads a folder of JSON-lines files in the lake. Each case runs
 twice unchanged, changes one row, aborts a transaction (PostgreSQL and MariaDB: BEGIN;
 UPDATE; ROLLBACK; SQLite: the same through a connection that rolls back), adds a file
-of events and forces one task. A missing PostgreSQL or MariaDB fails in CI
+of events, forces one task, edits only a comment of the reader's SQL and changes its
+parameter (bound in the query the OLTP engine runs). A missing PostgreSQL or MariaDB fails in CI
 (tests/support/servers.py).
 """
 
@@ -61,7 +62,7 @@ def make_project(root: Path, app_url: str) -> Path:
     write_events(lake, "day1.jsonl", [{"user_id": 1, "kind": "login"}, {"user_id": 2, "kind": "login"}])
     tasks = root / "tasks"
     tasks.mkdir()
-    (tasks / "photo_copy.sql").write_text("select id, title from app.photos")
+    (tasks / "photo_copy.sql").write_text("select id, title from app.photos where id >= :min_id")
     (tasks / "photo_titles.sql").write_text(
         "select count(*) as photos, string_agg(title, ',' order by id) as titles from warehouse.photo_copy")
     (tasks / "user_features.sql").write_text(
@@ -90,6 +91,7 @@ def make_project(root: Path, app_url: str) -> Path:
 
         [pipelines.engines]
         retry_delay = "0s"
+        parameters = {{ min_id = 1 }}
 
         [pipelines.engines.tasks.photo_copy]
         sql = "tasks/photo_copy.sql"
@@ -183,3 +185,16 @@ def test_incremental_runs_on_each_oltp_engine(tmp_path, app_url):
     assert forced["photo_copy"] == ("ran", "forced")
     assert {forced[n][0] for n in ("photo_titles", "user_features", "joined")} == {"skipped"}, forced
     assert forced["joined"] == ("skipped", f"unchanged since run {events.run_id}")
+
+    # a comment in the SQL only: nothing runs
+    sql = tmp_path / "tasks" / "photo_copy.sql"
+    sql.write_text("-- the photos, as the app has them\n" + sql.read_text() + "  -- bound, never pasted\n")
+    assert {t.status for t in run_pipeline(cfg, "engines").tasks} == {"skipped"}
+
+    # a parameter of the reader (bound in the OLTP engine's query): it and its dependants
+    narrowed = statuses(run_pipeline(cfg, "engines", params={"min_id": "2"}))
+    assert narrowed["photo_copy"] == ("ran", "parameter min_id changed")
+    assert narrowed["photo_titles"] == ("ran", "upstream photo_copy wrote new data")
+    assert narrowed["joined"] == ("ran", "upstream photo_titles wrote new data")
+    assert narrowed["user_features"][0] == "skipped"
+    assert joined_rows(cfg) == [(1, 2, 1, "real"), (2, 1, 1, "real")]
