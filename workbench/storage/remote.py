@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .. import duck
 from ..errors import StorageAuthError, StorageError
 from ..secrets import clean
 from ..sqltext import quote_literal
@@ -293,6 +292,8 @@ def duckdb_secret_sql(options: S3Options, name: str = SECRET_NAME) -> str:
 def configure_duckdb(con: "duckdb.DuckDBPyConnection", options: S3Options) -> None:
     """Load httpfs (offline, from its PyPI package) into ``con`` and give it the store's secret."""
     import duckdb
+
+    from .. import duck  # here, not at import: a lake source on local files never loads DuckDB
 
     duck.load_extension(con, "httpfs")
     try:
