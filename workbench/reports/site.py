@@ -107,7 +107,8 @@ def build_index(reports_dir: Path, runlog: RunLog, descriptions: dict[str, str] 
         latest = next((r for r in runs if r.status == "succeeded"), None)
         status = (f'<span class="st st-{last.status.replace(" ", "-")}">{html.escape(last.status)}</span>'
                   if last else '<span class="st">never run</span>')
-        latest_link = (f' · <a href="{html.escape(latest.report_path or "")}">latest good report</a> '
+        sep = " · " if descriptions.get(name) else ""
+        latest_link = (f'{sep}<a href="{html.escape(latest.report_path or "")}">latest good report</a> '
                        f'({html.escape(_params(latest.parameters))})' if latest and latest.report_path else "")
         rows = "".join(
             f"<tr><td>{_when(r.started_at or r.queued_at)}</td>"
