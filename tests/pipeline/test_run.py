@@ -86,6 +86,8 @@ def test_a_kernel_that_dies_is_retried_then_fails(tmp_path):
     res = run_pipeline(cfg, "demo")
     nb = next(t for t in res.tasks if t.name == "nb")
     assert nb.status == "failed" and nb.attempt == 2  # retries = 1 (the default): retryable, tried twice
+    assert len(nb.earlier) == 1 and "kernel died" in nb.earlier[0]  # why attempt 1 failed is kept
+    assert nb.as_json()["earlier_attempts"] == nb.earlier
     assert statuses(res)["final"] == ("upstream_failed", "upstream nb failed")
     assert statuses(res)["indep"][0] == "ran"
 
@@ -144,3 +146,24 @@ def test_a_parameter_no_task_takes_is_refused_before_anything_runs(tmp_path, par
         run_pipeline(cfg, "demo", params={param: "1"})
     assert not cfg.runlog_path.exists() or sqlite3.connect(cfg.runlog_path).execute(
         "select count(*) from pipeline_runs").fetchone() == (0,)
+
+
+def test_a_warming_kernel_leaves_the_warehouse_alone(tmp_path):
+    """The spare kernel of the fork server warms up while SQL tasks write the warehouse:
+    its warmup builds the hub without attaching the warehouse file, so it neither takes
+    the file's lock from a writer nor fails on a writer's lock (CI saw a retried task)."""
+    import os
+    import subprocess
+    import sys
+
+    from workbench import duck
+    from workbench.reports.execute.kernels import WARMUP
+
+    cfg = load_config(make_project(tmp_path))
+    probe = WARMUP + "\nimport workbench as wb\nhub = wb.get_workbench().hub\n" \
+                     "print(json.dumps([hub.built, hub._problems.get('warehouse')]))"
+    with duck.connect(str(tmp_path / "data" / "warehouse.duckdb")) as writer:
+        writer.execute("create table held as select 1 as x")  # this process writes the file meanwhile
+        out = subprocess.run([sys.executable, "-c", "import json\n" + probe], cwd=tmp_path, text=True,
+                             capture_output=True, env={**os.environ, "WORKBENCH_CONFIG": str(cfg.path)}, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, None], out.stderr

@@ -52,11 +52,13 @@ class TaskResult:
     attempt: int = 0
     report_run: str | None = None    # a notebook task's report run id
     error: str | None = None
+    earlier: list[str] = field(default_factory=list)  # why each earlier attempt failed
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "reason": self.reason,
                 "duration": None if self.duration is None else round(self.duration, 3), "run_id": self.run_id,
-                "attempt": self.attempt, "report_run": self.report_run, "error": self.error}
+                "attempt": self.attempt, "report_run": self.report_run, "error": self.error,
+                "earlier_attempts": list(self.earlier)}
 
 
 @dataclass
@@ -178,6 +180,7 @@ class Runner:
         self._executor = None
         self._sql_pool: cf.ThreadPoolExecutor | None = None
         self._why: dict[str, str] = {}
+        self._earlier: dict[str, list[str]] = {}   # task -> why its failed attempts failed
 
     # -- the session (fingerprints) ----------------------------------------------------
     @property
@@ -224,7 +227,7 @@ class Runner:
             self.on_event(res)
 
     def _finish(self, name: str, status: str, reason: str, **kw: Any) -> None:
-        res = TaskResult(name, status, reason, run_id=self.run_id, **kw)
+        res = TaskResult(name, status, reason, run_id=self.run_id, earlier=self._earlier.get(name, []), **kw)
         if not self.dry_run:
             fields = {k: v for k, v in kw.items() if k in ("duration", "attempt", "report_run", "error")}
             self.log.set_task(self.run_id, name, status, reason, ended_at=time.time(), **fields)
@@ -394,15 +397,18 @@ class Runner:
                     self.wrote.update(outs)
                     fps = {k: v for k, v in now.fingerprints().items() if v is not None}
                     fps.update({f"wrote:{r}": v for r, v in outs.items() if v is not None})
-                    why = reason if attempt == 1 else f"{reason} (attempt {attempt})"
+                    why = reason if attempt == 1 else \
+                        f"{reason} (attempt {attempt}; attempt {attempt - 1} failed: {self._earlier[name][-1]})"
                     self.log.succeed(self.name, self.run_id, name, fps, reason=why, duration=duration,
                                      attempt=attempt, report_run=report_run)
                     if self.slot:
                         self.log.release_task_slot(self.name, name, self.slot, self.run_id, RAN)
-                    self._emit(TaskResult(name, RAN, why, duration, self.run_id, attempt, report_run))
+                    self._emit(TaskResult(name, RAN, why, duration, self.run_id, attempt, report_run,
+                                          earlier=self._earlier.get(name, [])))
                 elif fclass == R.RETRYABLE and attempt <= t.retries:
                     delay = R.backoff(attempt, t.retry_delay, report_run or f"{self.run_id}/{name}")
                     waiting[name] = (time.time() + delay, attempt + 1)
+                    self._earlier.setdefault(name, []).append(error or "failed")
                     self.log.set_task(self.run_id, name, "pending", f"attempt {attempt} failed ({error}); retrying")
                 else:
                     self._finish(name, FAILED, error or "failed", duration=duration, attempt=attempt,

@@ -48,7 +48,11 @@ PRELOAD = ("pandas", "numpy", "pyarrow", "duckdb", "plotly", "plotly.express", "
 #: Run in each forked kernel as soon as it is forked: builds the DuckDB hub (attach the
 #: OLTP sources, create the lake views) that ``wb.sql`` would otherwise build in the
 #: run's first query. Connections cannot be made before the fork (they own threads).
-WARMUP = "import workbench as _wb\ntry:\n    _wb.sql('select 1')\nexcept Exception:\n    pass\ndel _wb"
+#: It builds the hub without running a query, because a query attaches the warehouse
+#: files: a spare kernel warming up would then hold a warehouse that a pipeline's SQL
+#: task (or ``workbench sync``) is about to write, and that writer would fail on the lock.
+WARMUP = ("import workbench as _wb\ntry:\n    _wb.get_workbench().hub.connection()\n"
+          "except Exception:\n    pass\ndel _wb")
 
 #: Environment every report kernel gets: JSON-only plotly output, so the notebook holds
 #: each figure's data once and the HTML adds plotly.js once.
