@@ -137,7 +137,7 @@ def test_a_run_publishes_its_folder_index_and_latest_with_relative_links(s3, tmp
     shutil.copy(shot, Path(os.environ.get("WB_SCREENSHOT_DIR", tmp_path)) / "published-site.png")
 
 
-def test_latest_moves_last_and_a_store_down_mid_publish_is_completed_next_time(s3, tmp_path, monkeypatch):
+def test_latest_moves_last_and_a_store_down_mid_publish_is_completed_next_time(s3, tmp_path, monkeypatch, request):
     cfg = load_config(project(tmp_path / "p", s3))
     first = run_report("daily", {"n": 1}, config=cfg, progress=False)
     assert first.ok
@@ -161,6 +161,7 @@ def test_latest_moves_last_and_a_store_down_mid_publish_is_completed_next_time(s
     monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", logged_put)
     monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", logged_pipe)
     s3fs.S3FileSystem.clear_instance_cache()  # a cached instance holds sync wrappers of the old methods
+    request.addfinalizer(s3fs.S3FileSystem.clear_instance_cache)  # and one made now, of the logged ones
 
     sent: list[str] = []
 
