@@ -11,7 +11,7 @@ import sqlite3
 import textwrap
 from pathlib import Path
 
-from tests.support.projects import write_notebook
+from tests.support.projects import source_tables, write_notebook
 
 NB_PARAMS = "n: int = 1  # rows to keep\nfail: bool = False"
 NB_CODE = textwrap.dedent("""\
@@ -34,22 +34,8 @@ def make_project(root: Path, extra_tasks: str = "", nb_code: str = NB_CODE) -> P
     (root / "tasks" / "final.sql").write_text("select count(*) as rows from out")
     write_notebook(root / "tasks" / "nb.ipynb", NB_PARAMS,
                    f"OUT = {str(root / 'data' / 'lake' / 'out.parquet')!r}\n" + nb_code)
-    (root / "workbench.toml").write_text(textwrap.dedent("""\
-        [workbench]
-        reports_dir = "reports"
-
-        [sources.app]
-        url = "sqlite:///data/app.db"
-        role = "oltp"
-
-        [sources.warehouse]
-        url = "duckdb:///data/warehouse.duckdb"
-        role = "warehouse"
-
-        [sources.lake]
-        url = "data/lake"
-        role = "lake"
-
+    (root / "workbench.toml").write_text('[workbench]\nreports_dir = "reports"\n\n'
+                                         + source_tables("sqlite:///data/app.db") + textwrap.dedent("""
         [lake.out]
         path = "data/lake/out.parquet"
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.projects import source_tables
 from tests.support.servers import admin_execute, require_server, scratch_database
 from workbench.config import load_config
 from workbench.pipeline.run import run_pipeline
@@ -70,28 +71,13 @@ def make_project(root: Path, app_url: str) -> Path:
     (tasks / "joined.sql").write_text(
         "select u.user_id, u.logins, t.photos, t.titles from warehouse.user_features u, warehouse.photo_titles t")
     cfg = root / "workbench.toml"
-    cfg.write_text(textwrap.dedent(f"""\
-        [workbench]
-        reports_dir = "reports"
-
-        [sources.app]
-        url = {json.dumps(app_url)}
-        role = "oltp"
-
-        [sources.warehouse]
-        url = "duckdb:///data/warehouse.duckdb"
-        role = "warehouse"
-
-        [sources.lake]
-        url = "data/lake"
-        role = "lake"
-
+    cfg.write_text('[workbench]\nreports_dir = "reports"\n\n' + source_tables(app_url) + textwrap.dedent("""
         [lake.events]
         path = "data/lake/events/*.jsonl"
 
         [pipelines.engines]
         retry_delay = "0s"
-        parameters = {{ min_id = 1 }}
+        parameters = { min_id = 1 }
 
         [pipelines.engines.tasks.photo_copy]
         sql = "tasks/photo_copy.sql"

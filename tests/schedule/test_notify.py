@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from tests.support.projects import source_tables
 from workbench.config import load_config
 from workbench.reports.runlog import RunLog
 from workbench.schedule.notify import notify
@@ -75,12 +76,11 @@ def smtp():
 
 def project(tmp_path, port, monkeypatch):
     monkeypatch.setenv("PASSWORD", PASSWORD)
+    app = source_tables(f"postgresql://u:{DB_PASSWORD}@127.0.0.1:1/db", warehouse=None, lake=None)
     (tmp_path / "workbench.toml").write_text(f"""
 [workbench]
 reports_dir = "reports"
-[sources.app]
-url = "postgresql://u:{DB_PASSWORD}@127.0.0.1:1/db"
-role = "oltp"
+{app}
 [reports.daily]
 notebook = "x.ipynb"
 [notify.smtp]

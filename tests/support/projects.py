@@ -42,33 +42,30 @@ def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     return path
 
 
+def source_tables(app_url: str, warehouse: str | None = "data/warehouse.duckdb",
+                  lake: str | None = "data/lake") -> str:
+    """The TOML of the demo layout's source tables: ``[sources.app]`` (oltp) at ``app_url``,
+    ``[sources.warehouse]`` (the DuckDB file ``warehouse``) and ``[sources.lake]`` (the folder
+    ``lake``), a blank line between them; ``None`` leaves that table out."""
+    tables = [("app", app_url, "oltp")]
+    if warehouse is not None:
+        tables.append(("warehouse", f"duckdb:///{warehouse}", "warehouse"))
+    if lake is not None:
+        tables.append(("lake", lake, "lake"))
+    return "\n".join(f'[sources.{name}]\nurl = {json.dumps(url)}\nrole = "{role}"\n' for name, url, role in tables)
+
+
 def write_config(root: Path, app_url: str, extra: str = "", **settings) -> Path:
     """A workbench.toml in ``root`` with ``app`` at ``app_url`` plus the demo layout."""
     lines = [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items()]
-    text = textwrap.dedent(
-        """\
-        [workbench]
-        {settings}
-
-        [sources.app]
-        url = "{app_url}"
-        role = "oltp"
-
-        [sources.warehouse]
-        url = "duckdb:///data/warehouse.duckdb"
-        role = "warehouse"
-
-        [sources.lake]
-        url = "data/lake"
-        role = "lake"
-
+    settings_text = "\n".join(lines).replace("'", '"')
+    text = f"[workbench]\n{settings_text}\n\n" + source_tables(app_url) + textwrap.dedent("""
         [lake.events]
         path = "data/lake/events/**/*.jsonl"
 
         [lake.labels]
         path = "data/lake/labels/*.parquet"
-        """
-    ).format(settings="\n".join(lines).replace("'", '"'), app_url=app_url) + extra
+        """) + extra
     path = root / "workbench.toml"
     path.write_text(text)
     return path
