@@ -28,38 +28,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.pipeline.project import make_project  # noqa: E402
-from tests.support.projects import write_notebook  # noqa: E402
+from tests.pipeline.project import add_task, make_project  # noqa: E402
 from workbench.config import load_config  # noqa: E402
 from workbench.pipeline import run_pipeline  # noqa: E402
 
 LABELS = ("first", "unchanged", "one changed row")
 
-EXTRA = """
-[lake.photo_summary]
-path = "data/lake/photo_summary.parquet"
-
-[pipelines.demo.tasks.photo_copy]
-sql = "tasks/photo_copy.sql"
-reads = ["app.photos"]
-writes = ["warehouse.photo_copy"]
-
-[pipelines.demo.tasks.photo_nb]
-notebook = "tasks/photo_nb.ipynb"
-reads = ["warehouse.photo_copy"]
-writes = ["photo_summary"]
-"""
-
 
 def project(root: Path):
-    cfg = make_project(root, EXTRA)
-    (root / "tasks" / "photo_copy.sql").write_text("select id, title from app.photos")
+    cfg = make_project(root)
+    add_task(root, "photo_copy", sql="select id, title from app.photos", reads=["app.photos"],
+             writes=["warehouse.photo_copy"])
     out = str(root / "data" / "lake" / "photo_summary.parquet")
-    write_notebook(root / "tasks" / "photo_nb.ipynb", "",
-                   "import workbench as wb\n"
-                   "df = wb.sql('select count(*) as photos, string_agg(title, \\',\\' order by id) as titles "
-                   "from warehouse.photo_copy')\n"
-                   f"df.to_parquet({out!r})\n")
+    code = ("import workbench as wb\n"
+            "df = wb.sql('select count(*) as photos, string_agg(title, \\',\\' order by id) as titles "
+            "from warehouse.photo_copy')\n"
+            f"df.to_parquet({out!r})\n")
+    add_task(root, "photo_nb", notebook=code, lake="photo_summary", reads=["warehouse.photo_copy"],
+             writes=["photo_summary"])
     return load_config(cfg)
 
 

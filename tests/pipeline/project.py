@@ -7,9 +7,11 @@ warehouse (DuckDB), lake (Parquet) and SQLite source.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import textwrap
 from pathlib import Path
+from typing import Sequence
 
 from tests.support.projects import source_tables, write_notebook
 
@@ -65,3 +67,22 @@ def make_project(root: Path, extra_tasks: str = "", nb_code: str = NB_CODE) -> P
         writes = ["indep"]
         """) + extra_tasks)
     return root / "workbench.toml"
+
+
+def add_task(root: Path, name: str, *, sql: str | None = None, notebook: str | None = None,
+             reads: Sequence[str] = (), writes: Sequence[str] = (), lake: str | None = None) -> None:
+    """Task ``name`` in the ``demo`` pipeline of the project at ``root``: ``tasks/NAME.sql``
+    holding ``sql``, or else ``tasks/NAME.ipynb``, a notebook of one cell ``notebook`` and no
+    parameters; its table is appended to workbench.toml, after a ``[lake.LAKE]`` dataset at
+    ``data/lake/LAKE.parquet`` when ``lake`` is given."""
+    if sql is not None:
+        key, file = "sql", f"tasks/{name}.sql"
+        (root / file).write_text(sql)
+    else:
+        key, file = "notebook", f"tasks/{name}.ipynb"
+        write_notebook(root / file, "", notebook or "")
+    text = f'\n[lake.{lake}]\npath = "data/lake/{lake}.parquet"\n' if lake else ""
+    text += f'\n[pipelines.demo.tasks.{name}]\n{key} = "{file}"\n'
+    text += "".join(f"{k} = {json.dumps(list(v))}\n" for k, v in (("reads", reads), ("writes", writes)) if v)
+    with (root / "workbench.toml").open("a") as f:
+        f.write(text)

@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from tests.pipeline.project import NB_CODE, make_project
+from tests.pipeline.project import NB_CODE, add_task, make_project
 from workbench.config import load_config
 from workbench.pipeline.run import run_pipeline
 
@@ -107,23 +107,12 @@ def test_dry_run_says_what_and_why_and_runs_nothing(tmp_path):
 
 def test_an_input_that_changes_reruns_its_reader_and_dependants(tmp_path):
     """app.photos through the SQLite source's own fingerprint (workbench.connectors.sqlite)."""
-    extra = """
-[lake.photos_copy]
-path = "data/lake/photos_copy.parquet"
-
-[pipelines.demo.tasks.copy]
-sql = "tasks/copy.sql"
-reads = ["app.photos"]
-writes = ["photos_copy"]
-
-[pipelines.demo.tasks.count]
-sql = "tasks/count.sql"
-reads = ["photos_copy"]
-writes = ["warehouse.photo_count"]
-"""
-    cfg = load_config(make_project(tmp_path, extra))
-    (tmp_path / "tasks" / "copy.sql").write_text("select id, title from app.photos order by id")
-    (tmp_path / "tasks" / "count.sql").write_text("select count(*) as n from photos_copy")
+    toml = make_project(tmp_path)
+    add_task(tmp_path, "copy", sql="select id, title from app.photos order by id", lake="photos_copy",
+             reads=["app.photos"], writes=["photos_copy"])
+    add_task(tmp_path, "count", sql="select count(*) as n from photos_copy", reads=["photos_copy"],
+             writes=["warehouse.photo_count"])
+    cfg = load_config(toml)
     first = run_pipeline(cfg, "demo")
     assert first.ok
     assert {t.status for t in run_pipeline(cfg, "demo").tasks} == {"skipped"}

@@ -6,28 +6,19 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from tests.pipeline.project import make_project
+from tests.pipeline.project import add_task, make_project
 from workbench.config import load_config
 from workbench.schedule.loop import FakeClock, Scheduler
 
 REPO = Path(__file__).resolve().parents[2]
 
-DAILY = """
-[lake.daily]
-path = "data/lake/daily.parquet"
-
-[pipelines.demo.tasks.daily]
-sql = "tasks/daily.sql"
-writes = ["daily"]
-"""
-
 
 def test_a_slot_runs_once_with_its_day(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-    toml = make_project(tmp_path, DAILY)
+    toml = make_project(tmp_path)
+    add_task(tmp_path, "daily", sql="select :day as day", lake="daily", writes=["daily"])
     toml.write_text(toml.read_text().replace('retry_delay = "0s"', 'retry_delay = "0s"\nschedule = "0 5 * * *"\n'
                                              'timezone = "Europe/Berlin"\nslot_parameter = "day"'))
-    (tmp_path / "tasks" / "daily.sql").write_text("select :day as day")
     cfg = load_config(toml)
     at = dt.datetime(2026, 11, 5, 4, 0, 30, tzinfo=dt.UTC)  # 05:00 in Berlin
     logs: list[str] = []
