@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -54,7 +53,16 @@ def make_table(path: Path, rows: int) -> None:
     tmp.rename(path)
 
 
-WORKBENCH = """
+def lake_config(path: Path, lake: str, data: str, head: str = "") -> Path:
+    """``path``, a workbench.toml of ``head`` then a lake source at ``lake`` whose dataset
+    ``big`` is the file ``data`` (bench/s3.py's config too)."""
+    path.write_text(head + f'[sources.lake]\nurl = "{lake}"\nrole = "lake"\n\n[lake.big]\npath = "{data}"\n')
+    return path
+
+
+#: The start of a workbench side (bench/s3.py's too): timed imports, the Workbench of the
+#: config at argv[1], then ``p``, the profile of ``big``, timed from t1 to t2.
+PROFILE = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 import workbench
@@ -63,6 +71,9 @@ w = workbench.Workbench(sys.argv[1])
 t1 = time.perf_counter()
 p = profile("big", workbench=w)
 t2 = time.perf_counter()
+"""
+
+WORKBENCH = PROFILE + """\
 h = chart("big", "histogram", x="d", workbench=w)
 g = chart("big", "bar", x="s", y="amount", agg="sum", workbench=w)
 t3 = time.perf_counter()
@@ -108,15 +119,7 @@ def main(argv=None) -> int:
     make_table(path, args.rows)
     print(f"table: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.rows:,} rows; ready in "
           f"{time.perf_counter() - t:.1f} s)")
-    config = OUT / "workbench.toml"
-    config.write_text(textwrap.dedent(f"""\
-        [sources.lake]
-        url = "{OUT}"
-        role = "lake"
-
-        [lake.big]
-        path = "{path}"
-        """))
+    config = lake_config(OUT / "workbench.toml", str(OUT), str(path))
     load = os.getloadavg()[0]
     wb = run(WORKBENCH, str(config))
     pdr = run(PANDAS, str(path))

@@ -29,19 +29,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.explore import make_table  # noqa: E402
+from bench.explore import PROFILE, lake_config, make_table  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "s3"
 
-WORKBENCH = """
-import json, resource, sys, time
-t0 = time.perf_counter()
-import workbench
-from workbench.notebook.exploring.profiling import profile
-w = workbench.Workbench(sys.argv[1])
-t1 = time.perf_counter()
-p = profile("big", workbench=w)
-t2 = time.perf_counter()
+WORKBENCH = PROFILE + """\
 print(json.dumps({"seconds": t2 - t1, "import_seconds": t1 - t0, "rows": p.rows, "columns": len(p.table),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -71,19 +63,15 @@ def run(code: str, *args: str, env: dict) -> dict:
 
 
 def config(path: Path, lake: str, data: str, s3: dict | None) -> Path:
-    text = ""
-    if s3:
-        text += textwrap.dedent(f"""\
-            [storage.s3]
-            endpoint = "{s3['endpoint']}"
-            region = "{s3['region']}"
-            url_style = "path"
-            key_id = "${{BENCH_S3_KEY_ID}}"
-            secret = "${{BENCH_S3_SECRET}}"
-            """)
-    text += f'[sources.lake]\nurl = "{lake}"\nrole = "lake"\n\n[lake.big]\npath = "{data}"\n'
-    path.write_text(text)
-    return path
+    head = textwrap.dedent(f"""\
+        [storage.s3]
+        endpoint = "{s3['endpoint']}"
+        region = "{s3['region']}"
+        url_style = "path"
+        key_id = "${{BENCH_S3_KEY_ID}}"
+        secret = "${{BENCH_S3_SECRET}}"
+        """) if s3 else ""
+    return lake_config(path, lake, data, head)
 
 
 def main(argv=None) -> int:
