@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -159,21 +161,31 @@ def test_two_daemons_and_two_ticks_on_one_run_log_run_the_slot_once(tmp_path):
     no_process_left(cfg)
 
 
-def test_sigterm_waits_for_the_run_in_flight_then_exits_cleanly(tmp_path):
+@contextlib.contextmanager
+def stopping_with_a_run_in_flight(tmp_path: Path,
+                                  first: signal.Signals) -> Iterator[tuple[Path, Path, subprocess.Popen]]:
+    """A daemon whose run holds (``mode = hold_once``), sent ``first`` while that run is in
+    flight, once it logs that it waits for it: yields (config, daemon log, daemon process)
+    and kills the daemon on the way out if it is still alive."""
     cfg = project(tmp_path / "p", parameters={"mode": "hold_once"})
     log = tmp_path / "daemon.log"
     with open(log, "w") as err:
         d = daemon(cfg, err)
     try:
         wait_for(lambda: (cfg.parent / "flags" / "hold_once").exists(), procs=[d])
-        d.send_signal(signal.SIGTERM)
+        d.send_signal(first)
         wait_for(lambda: "stopping: waiting for 1 run(s) in flight" in log.read_text(), procs=[d])
-        assert attempts(cfg) == [(1, "running", None)]  # not interrupted: it is let finish
-        (cfg.parent / "release").touch()
-        assert d.wait(timeout=120) == 0, log.read_text()
+        yield cfg, log, d
     finally:
         if d.poll() is None:
             d.kill()
+
+
+def test_sigterm_waits_for_the_run_in_flight_then_exits_cleanly(tmp_path):
+    with stopping_with_a_run_in_flight(tmp_path, signal.SIGTERM) as (cfg, log, d):
+        assert attempts(cfg) == [(1, "running", None)]  # not interrupted: it is let finish
+        (cfg.parent / "release").touch()
+        assert d.wait(timeout=120) == 0, log.read_text()
     assert attempts(cfg) == [(1, "succeeded", None)]
     assert "workbench schedule: stopped" in log.read_text()
     assert published(cfg) == [runlog(cfg).slot_runs("daily", SLOT)[0].id]
@@ -182,19 +194,9 @@ def test_sigterm_waits_for_the_run_in_flight_then_exits_cleanly(tmp_path):
 
 
 def test_a_second_signal_interrupts_the_run_records_it_and_the_next_tick_retries_it(tmp_path):
-    cfg = project(tmp_path / "p", parameters={"mode": "hold_once"})
-    log = tmp_path / "daemon.log"
-    with open(log, "w") as err:
-        d = daemon(cfg, err)
-    try:
-        wait_for(lambda: (cfg.parent / "flags" / "hold_once").exists(), procs=[d])
-        d.send_signal(signal.SIGINT)
-        wait_for(lambda: "stopping: waiting for 1 run(s) in flight" in log.read_text(), procs=[d])
+    with stopping_with_a_run_in_flight(tmp_path, signal.SIGINT) as (cfg, log, d):
         d.send_signal(signal.SIGTERM)  # the second signal: stop the run now
         assert d.wait(timeout=60) == 0, log.read_text()
-    finally:
-        if d.poll() is None:
-            d.kill()
     (run,) = runlog(cfg).slot_runs("daily", SLOT)
     assert (run.status, run.failure_class) == ("failed", "retryable")
     assert run.error.startswith("interrupted")
