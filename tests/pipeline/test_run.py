@@ -26,6 +26,9 @@ def test_unchanged_parameter_force_markdown_and_early_cutoff(tmp_path):
     first = run_pipeline(cfg, "demo")
     assert first.ok and statuses(first) == {n: ("ran", "never succeeded") for n in ("base", "nb", "final", "indep")}
     assert (tmp_path / "data" / "lake" / "out.parquet").exists()
+    # the notebook task's report is on the index under PIPELINE.TASK, with the pipeline's description
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "demo.nb" in index and "a test pipeline" in index
 
     again = run_pipeline(cfg, "demo")
     assert statuses(again) == {n: ("skipped", f"unchanged since run {first.run_id}")

@@ -113,3 +113,19 @@ def test_unknown_source_lists_known_ones(tmp_path):
     p = write(tmp_path, '[sources.app]\nurl = "sqlite:///a.db"\n')
     with wb.Workbench(p) as w, pytest.raises(ConfigError, match="the sources in .* are: app"):
         w.sql("select 1", source="nope")
+
+
+def test_report_descriptions_name_reports_and_pipeline_notebook_tasks(tmp_path, monkeypatch):
+    """The index's descriptions: a report's own, a notebook task's own, else its pipeline's;
+    a SQL task has no report, so no entry."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WORKBENCH_CONFIG", raising=False)
+    d = load_config().report_descriptions()
+    assert d["daily_report"].startswith("Daily activity")
+    assert d["photo_popularity.training_report"].startswith("The training set's distributions")
+    assert "photo_popularity.user_features" not in d  # a SQL task
+    cfg = load_config()
+    pipe = cfg.pipelines["photo_popularity"]
+    tasks = {**pipe.tasks, "training_set": pipe.tasks["training_set"].model_copy(update={"description": ""})}
+    cfg = cfg.model_copy(update={"pipelines": {"photo_popularity": pipe.model_copy(update={"tasks": tasks})}})
+    assert cfg.report_descriptions()["photo_popularity.training_set"] == "Daily training set for the photo-popularity model"

@@ -173,7 +173,8 @@ def _show(name: str, why: bool, fmt: str, args: list[str] = ()) -> None:
     rows = []
     for n in graph.order:
         t, last = graph.tasks[n], latest.get(n)
-        rows.append({"name": n, "kind": t.kind, "needs": sorted(t.needs, key=graph.order.index),
+        rows.append({"name": n, "kind": t.kind, "description": graph.pipeline.task(n).description,
+                     "needs": sorted(t.needs, key=graph.order.index),
                      "reads": list(t.reads), "writes": list(t.writes),
                      "last_status": last.status if last else None, "last_run": last.run_id if last else None,
                      "last_reason": last.reason if last else None,
@@ -190,6 +191,8 @@ def _show(name: str, why: bool, fmt: str, args: list[str] = ()) -> None:
         last = f"last {r['last_status']} ({r['last_run']})" if r["last_status"] else "never run"
         now_text = f"; now: {r['now']} ({r['why']})" if why else ""
         print(f"  {r['name']} [{r['kind']}]{needs}: {last}{now_text}")
+        if r["description"]:
+            print(f"      {r['description']}")
 
 
 @pipeline_app.command("show", context_settings=EXTRA_ARGS,

@@ -292,8 +292,7 @@ def index(ctx: typer.Context) -> None:
     log = RunLog(cfg.runlog_path)
     log.recover(published_outcome(cfg.reports_dir))
     # with each scheduled report's schedule, next slot, missed and failed slots (from workbench.toml)
-    path = refresh_index(cfg, log) or build_index(cfg.reports_dir, log,
-                                                  {n: r.description for n, r in cfg.reports.items()})
+    path = refresh_index(cfg, log) or build_index(cfg.reports_dir, log, cfg.report_descriptions())
     _console().print(f"index: {path}", markup=False)
 
 

@@ -402,3 +402,13 @@ class Config(_Model):
             known = ", ".join(sorted(self.pipelines)) or "none"
             raise ConfigError(f"unknown pipeline {name!r}; the pipelines in {self.path or 'the config'} are: "
                               f"{known} (add a [pipelines.{name}] table)") from None
+
+    def report_descriptions(self) -> dict[str, str]:
+        """Report name -> description for the index: each ``[reports.NAME]``, and each notebook
+        task of a pipeline as ``PIPELINE.TASK`` (its own description, else the pipeline's)."""
+        out = {n: r.description for n, r in self.reports.items()}
+        for p in self.pipelines.values():
+            for t in p.tasks.values():
+                if t.notebook:
+                    out[f"{p.name}.{t.name}"] = t.description or p.description
+        return out

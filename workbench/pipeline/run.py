@@ -130,7 +130,8 @@ def prepare(config: Config, graph: Graph, given: dict[str, Any],
             contract = contracts[t.name]
             values = {k: v for k, v in layered.items() if contract.get(k) is not None or k in t.parameters}
             (pl,) = plan(t.path, values, config=config, timeout=t.timeout)
-            pl = dataclasses.replace(pl, report=f"{graph.name}.{t.name}", description=pc.description)
+            pl = dataclasses.replace(pl, report=f"{graph.name}.{t.name}",
+                                     description=pc.task(t.name).description or pc.description)
             out[t.name] = _Prepared(t, F.code_hash("notebook", t.path), dict(pl.values), pl, None)
         else:
             stmt = statements[t.name]

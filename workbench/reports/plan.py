@@ -72,7 +72,7 @@ def plan(target: str | os.PathLike[str], params: dict[str, Any] | Iterable[dict[
             timeout=timeout or cfg_timeout or DEFAULT_TIMEOUT,
             cell_timeout=cell_timeout or min(DEFAULT_CELL_TIMEOUT, timeout or cfg_timeout or DEFAULT_CELL_TIMEOUT),
             show_code=show_code, sources=_source_labels(cfg),
-            descriptions={n: r.description for n, r in cfg.reports.items()} or {report: description},
+            descriptions=cfg.report_descriptions() or {report: description},
         ))
     return plans
 

@@ -599,7 +599,7 @@ def refresh_index(cfg: Config, runlog: RunLog | None = None, now: dt.datetime | 
         data = schedule_status(cfg, runlog, reports, now or dt.datetime.now(dt.UTC))
         cfg.reports_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(cfg.reports_dir / SCHEDULES_FILE, json.dumps(data, indent=1))
-        return build_index(cfg.reports_dir, runlog, {n: r.description for n, r in cfg.reports.items()})
+        return build_index(cfg.reports_dir, runlog, cfg.report_descriptions())
     except Exception as e:  # noqa: BLE001 - the index's extra is never worth a failed pass
         (log or (lambda m: None))(f"could not write {SCHEDULES_FILE}: {e}")
         return None
