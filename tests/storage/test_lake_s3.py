@@ -148,6 +148,7 @@ def test_sync_to_the_s3_lake_then_incremental(lakes, s3):
     back = wb.sql(f"select * from read_parquet('{s3.url('lake/app/users.parquet')}') order by id")
     assert back["name"].tolist() == ["ann", "bob", "cy"]
     assert s3.keys("lake/app/") == ["lake/app/.users.sync.json", "lake/app/users.parquet"]
+    assert list(wb.sql("select list(name order by id) as n from app_users")["n"][0]) == ["ann", "bob", "cy"]
 
 
 def test_a_wrong_secret_is_one_clear_line_without_the_secret(lakes, s3):

@@ -84,6 +84,23 @@ def test_incremental_sync_follows_inserts_updates_deletes(project, to):
     assert third.deleted == 0 and synced() == source_rows(url)
 
 
+def test_tables_synced_to_the_lake_are_datasets_of_their_own(project):
+    """sync writes LAKE/SOURCE/TABLE.parquet for each table: discovery shows SOURCE_TABLE for
+    each, not one SOURCE dataset that unions the tables' files."""
+    from workbench.syncing.incremental import sync
+
+    w, url, root = project
+    admin_execute(url, "create table tags (id integer primary key, tag varchar(20))")
+    admin_execute(url, "insert into tags values (1, 'sea'), (2, 'sky')")
+    assert "lake.app_photos" in str(sync(w, "app.photos", to="lake", progress=False))  # says what to query
+    sync(w, "app.tags", to="lake", progress=False)
+    w.hub.refresh()
+    lake = w.tables("lake")
+    assert {"app_photos", "app_tags"} <= set(lake["table"]) and "app" not in set(lake["table"])
+    assert w.sql("select count(*) as n from app_photos")["n"][0] == 3
+    assert list(w.sql("select list(tag order by id) as t from lake.app_tags")["t"][0]) == ["sea", "sky"]
+
+
 def test_load_replace_append_and_failed_load_keeps_old_table(project):
     w, url, _ = project
     from workbench.syncing.load import load

@@ -86,6 +86,9 @@ def under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
+_SYNC_STATE = re.compile(r"^\.(.+)\.sync\.json$")
+
+
 def discover(root: str, files: list[str], described: list[str] = ()) -> dict[str, LakeDataset]:
     """The datasets the files under ``root`` make (``files``: full paths or URLs under it).
 
@@ -94,15 +97,21 @@ def discover(root: str, files: list[str], described: list[str] = ()) -> dict[str
     """
     root = root.rstrip("/")
     groups: dict[str, dict] = {}
-    for f in sorted(files):
-        if not under(f, root):
-            continue
-        rel = f[len(root):].lstrip("/")
-        parts = rel.split("/")
+    rels = [(f, f[len(root):].lstrip("/").split("/")) for f in sorted(files) if under(f, root)]
+    # folders that `workbench sync --to LAKE` writes (SOURCE/TABLE.parquet beside .TABLE.sync.json):
+    # each table there is a dataset of its own, SOURCE_TABLE, not one dataset of all the tables
+    synced = {parts[0] for _, parts in rels if len(parts) == 2 and _SYNC_STATE.match(parts[1])}
+    for f, parts in rels:
         if any(p.startswith((".", "_")) for p in parts):
             continue
         ext = _extension(parts[-1])
         if ext is None:
+            continue
+        if parts[0] in synced:
+            if len(parts) == 2:
+                stem = parts[1][: len(parts[1]) - len(ext)]
+                groups.setdefault(f"file:{parts[0]}/{parts[1]}", {"name": f"{parts[0]}_{stem}", "path": f,
+                                                                  "exts": {ext}, "hive": False})
             continue
         if len(parts) == 1:
             stem = re.sub(r"(\.gz)?$", "", parts[0], flags=re.I)

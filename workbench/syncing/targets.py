@@ -112,13 +112,13 @@ class LakeTarget:
             self.store = remote.S3Options.from_config(wb.config)
             base = f"{url.rstrip('/')}/{source}"
             self.url, self.state_url = f"{base}/{table}.parquet", f"{base}/.{table}.sync.json"
-            self.label = self.url
+            self.label = f"{name}.{source}_{table} ({self.url})"
             return
         root = Path(url)
         self.dir = root / source
         self.path = self.dir / f"{table}.parquet"
         self.state_path = self.dir / f".{table}.sync.json"
-        self.label = str(self.path)
+        self.label = f"{name}.{source}_{table} ({self.path})"  # the dataset discovery makes of it
 
     def __enter__(self):
         self.con = duck.connect()
