@@ -323,6 +323,21 @@ def test_lake_add_remove_rename_rewrite(lake):
     assert src.fingerprint() is not None
 
 
+def test_lake_copied_elsewhere_keeps_its_token(lake, tmp_path):
+    """A project copied or cloned to another folder (cp -r: new paths, new mtimes) has the
+    same data, so the same tokens: its pipeline does not re-run for the move alone."""
+    root, src = lake
+    copy = tmp_path / "moved" / "lake"
+    shutil.copytree(root, copy)
+    moved = lake_source(tmp_path / "moved", copy, str(copy / "**" / "*.jsonl"))
+    assert moved.fingerprint("events") == src.fingerprint("events")
+    (copy / "day=2026-11-02" / "events.jsonl").rename(copy / "day=2026-11-02" / "other.jsonl")
+    assert moved.fingerprint("events") != src.fingerprint("events")  # the layout below the folder counts
+    one = lake_source(tmp_path, root, str(root / "day=2026-11-01" / "events.jsonl"))
+    again = lake_source(tmp_path / "moved", copy, str(copy / "day=2026-11-01" / "events.jsonl"))
+    assert one.fingerprint("events") == again.fingerprint("events") is not None  # one file, no glob
+
+
 def test_lake_remembered_digest_needs_a_settled_file(lake):
     root, src = lake
     f = root / "day=2026-11-01" / "events.jsonl"

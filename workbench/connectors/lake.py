@@ -149,15 +149,21 @@ def local_pattern(path: str) -> str | None:
 
 def listing_token(pattern: str, *, salt: object = None) -> str | None:
     """The token of the files ``pattern`` matches (recursive ``**``), or ``None`` when a
-    file vanished or changed while it was read."""
+    file vanished or changed while it was read.
+
+    Each file counts by its path below the pattern's fixed folder, its size and its
+    content digest: a project copied or cloned elsewhere keeps its tokens (nothing
+    re-runs), while a file added, removed, renamed or rewritten changes them."""
     entries = []
+    head = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    base = head if head == pattern and os.path.isdir(head) else os.path.dirname(head)
     for name in sorted(glob.glob(pattern, recursive=True, include_hidden=True)):
         if not os.path.isfile(name):
             continue
         digest = file_digest(name)
         if digest is None:
             return None
-        entries.append([os.path.abspath(name), os.path.getsize(name), digest])
+        entries.append([os.path.relpath(name, base or "."), os.path.getsize(name), digest])
     body = json.dumps([salt, entries], default=str).encode()
     return "files:" + hashlib.blake2b(body, digest_size=20).hexdigest()
 
