@@ -184,6 +184,8 @@ def test_latest_moves_last_and_a_store_down_mid_publish_is_completed_next_time(s
     assert os.readlink(second.run_dir.parent / "latest") == second.id
     assert log.publish_state(s3.url("site"))["error"] == msg
     assert second.id not in log.published_runs(s3.url("site"))
+    listed = {r["id"]: r["published_to"] for r in json.loads(wb(cfg.path, "runs", "--format", "json").stdout)}
+    assert listed == {first.id: [s3.url("site")], second.id: []}  # `workbench runs` says which runs are up
 
     s3.start()  # same objects as before the stop
     # the remote latest still names the previous run, and its page is whole
@@ -199,6 +201,7 @@ def test_latest_moves_last_and_a_store_down_mid_publish_is_completed_next_time(s
     assert "3 object(s) sent" not in r.stdout  # more: the index and the pointers too
     assert log.publish_state(s3.url("site"))["error"] is None
     assert {first.id, second.id} <= log.published_runs(s3.url("site"))
+    assert f"published to {s3.url('site')}" in wb(cfg.path, "runs", "daily", "-n", "1", env={"COLUMNS": "200"}).stdout
 
     # in this process: check the order of a publish that sends a run, the index and the pointers
     third = run_report("daily", {"n": 3}, config=cfg, progress=False)

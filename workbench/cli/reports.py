@@ -259,6 +259,8 @@ def runs(
     cfg = config()
     log = RunLog(cfg.runlog_path)
     log.recover(published_outcome(cfg.reports_dir))
+    found = log.runs(report, limit)
+    published = log.publish_targets([r.id for r in found])  # where `workbench publish` put each run
     if fmt == "json":
         import json
 
@@ -267,15 +269,17 @@ def runs(
 
         typer.echo(json.dumps([
             {"id": r.id, "report": r.report, "slot": r.slot, "attempt": r.attempt, "status": r.status,
-             "parameters": r.parameters, "started": iso(r.started_at), "ended": iso(r.ended_at), "error": r.error}
-            for r in log.runs(report, limit)], indent=1))
+             "parameters": r.parameters, "started": iso(r.started_at), "ended": iso(r.ended_at), "error": r.error,
+             "published_to": published.get(r.id, [])}
+            for r in found], indent=1))
         return
     table = _table(f"runs ({cfg.runlog_path})")
-    for r in log.runs(report, limit):
+    for r in found:
         started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M") if r.started_at else "not started"
         values = " ".join(f"{k}={v}" for k, v in r.values.items())
+        where = f"published to {', '.join(published[r.id])}" if r.id in published else ""
         _row(table, r.id, r.status, r.duration, f"{r.report} · {started}" if not report else started,
-             _params_text(r.parameters), r.error or values)
+             _params_text(r.parameters), r.error or values, where)
     _console().print(table)
 
 

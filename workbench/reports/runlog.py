@@ -554,6 +554,18 @@ class RunLog:
         with closing(self._connect()) as db:
             return {r[0] for r in db.execute("select run_id from published_remote where target=?", (target,))}
 
+    def publish_targets(self, run_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Run id -> the targets its folder is complete in (runs never published left out)."""
+        out: dict[str, list[str]] = {}
+        if not run_ids:
+            return out
+        with closing(self._connect()) as db:
+            marks = ",".join("?" * len(run_ids))
+            for rid, target in db.execute(f"select run_id, target from published_remote where run_id in ({marks})"
+                                          " order by run_id, target", tuple(run_ids)):
+                out.setdefault(rid, []).append(target)
+        return out
+
     def note_publish(self, target: str, *, error: str | None) -> None:
         """Record an attempt at publishing to ``target``: completed (``error`` None) or what failed."""
         now = time.time()
