@@ -182,3 +182,36 @@ def test_airflow_dag(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"base": [], "nb": ["base"], "final": ["nb"],
                                                                "indep": []}
+
+
+def test_a_slot_run_pings_its_notify_targets_with_each_task(tmp_path):
+    """notify / notify_success of [pipelines.NAME]: a slot's run (the scheduler's, Airflow's,
+    or by hand with --slot) sends the run and each task's status; a plain manual run does not."""
+    make_project(tmp_path)
+    notes = tmp_path / "notes.jsonl"
+    (tmp_path / "note.py").write_text(f"import sys\nopen({str(notes)!r}, 'a').write(sys.stdin.read() + '\\n')\n")
+    toml = tmp_path / "workbench.toml"
+    toml.write_text(toml.read_text().replace(
+        'retry_delay = "0s"\n', f'retry_delay = "0s"\nnotify = ["command:{sys.executable} note.py"]\n'
+                                 'notify_success = true\n', 1))
+
+    def sent() -> list[dict]:
+        return [json.loads(line) for line in notes.read_text().splitlines()] if notes.exists() else []
+
+    failed = wb(tmp_path, "pipeline", "run", "demo", "--slot", "2026-11-05T05:00:00Z", "-p", "fail", "true")
+    assert failed.returncode == 1, failed.stderr
+    (note,) = sent()
+    assert note["kind"] == "pipeline" and note["pipeline"] == "demo" and note["status"] == "failed"
+    assert note["slot"] == "2026-11-05T05:00:00Z" and note["parameters"] == {"fail": "true"}
+    assert note["error"].startswith("task nb failed: RuntimeError: asked to fail")
+    assert {t["name"]: t["status"] for t in note["tasks"]} == {
+        "base": "ran", "nb": "failed", "final": "upstream_failed", "indep": "ran"}
+
+    manual = wb(tmp_path, "pipeline", "run", "demo", "-p", "fail", "true")
+    assert manual.returncode == 1 and len(sent()) == 1  # no slot: the terminal is told, nobody is pinged
+
+    ok = wb(tmp_path, "pipeline", "run", "demo", "--slot", "2026-11-06T05:00:00Z")
+    assert ok.returncode == 0, ok.stderr
+    note = sent()[-1]
+    assert note["status"] == "succeeded" and note["error"] is None
+    assert set(note["reports"]) == {"nb"} and Path(note["reports"]["nb"]).is_file()  # the notebook task's page

@@ -136,3 +136,24 @@ def test_a_failing_notifier_is_logged_retried_and_never_changes_the_run(tmp_path
     assert sum("attempt" in m for m in logs) == 2 + 3 + 3
     assert RunLog(cfg.runlog_path).get("r1").status == "failed"
     assert all(PASSWORD not in m for m in logs)
+
+
+def test_a_pipeline_run_is_mailed_with_each_task_and_no_secret(tmp_path, monkeypatch, smtp):
+    from workbench.schedule.notify import pipeline_payload
+
+    ctl, handler = smtp
+    cfg = project(tmp_path, ctl.port, monkeypatch)
+    tasks = [{"name": "load", "status": "ran", "reason": "app.photos changed", "error": None, "report_run": "r9"},
+             {"name": "train", "status": "failed", "reason": "failed", "report_run": None,
+              "error": f"SourceError: could not connect to postgresql://u:{DB_PASSWORD}@127.0.0.1:1/db"},
+             {"name": "report", "status": "upstream_failed", "reason": "upstream train failed", "error": None}]
+    data = pipeline_payload("daily", "p1", "failed", tasks, cfg, slot="2026-11-05T05:00:00Z", trigger="schedule",
+                            parameters={"day": "2026-11-05"})
+    assert data["error"].startswith("task train failed: SourceError") and DB_PASSWORD not in json.dumps(data)
+    assert data["reports"] == {"load": str(cfg.reports_dir / "daily.load" / "r9" / "report.html")}
+    assert notify(["email:ops@example.com"], data, cfg, log=print, sleep=lambda s: None) == {
+        "email:ops@example.com": True}
+    (frm, to, text), = handler.messages
+    assert "Subject: [workbench] pipeline daily: failed (slot 2026-11-05T05:00:00Z)" in text
+    assert "  train: failed (SourceError: could not connect" in text and "  report: upstream_failed" in text
+    assert PASSWORD not in text and DB_PASSWORD not in text

@@ -115,6 +115,15 @@ def run(
     if fmt == "json":
         for t in result.tasks:
             print(json.dumps(t.as_json()))
+    pc = cfg.pipeline(name)
+    if key and not dry_run and pc.notify and (not result.ok or pc.notify_success):
+        # a slot's run (the scheduler's, Airflow's, or one by hand with --slot) pings as a scheduled report does
+        from ..schedule.notify import notify, pipeline_payload
+
+        data = pipeline_payload(name, result.run_id, "succeeded" if result.ok else "failed",
+                                [t.as_json() for t in result.tasks], cfg, slot=key, trigger="schedule",
+                                parameters={k: str(v) for k, v in {**params, **slot_values}.items()})
+        notify(pc.notify, data, cfg, log=lambda m: print(m, file=sys.stderr))
     if not result.ok:
         bad = [t.name for t in result.tasks if t.status == "failed"]
         raise RunFailed(f"pipeline {name} run {result.run_id}: {', '.join(bad) or 'a task'} failed; "

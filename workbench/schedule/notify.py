@@ -1,4 +1,5 @@
-"""Notifications on a run's final failure (and, with ``notify_success``, on success).
+"""Notifications on a run's final failure (and, with ``notify_success``, on success),
+for a report's run and for a pipeline's (its status and each task's).
 
 ``command:PATH ARGS`` runs in the project root with the run as JSON on stdin;
 ``webhook:URL`` POSTs the JSON; ``email:ADDRESS`` sends a short text mail through
@@ -73,6 +74,41 @@ def _webhook(url: str, body: bytes, cfg: Config) -> None:
             raise RuntimeError(f"HTTP {resp.status}")
 
 
+def pipeline_payload(pipeline: str, run_id: str, status: str, tasks: list[dict[str, Any]], cfg: Config, *,
+                     slot: str | None = None, trigger: str = "manual",
+                     parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A pipeline run as the notifiers send it: its status, and each task's (as
+    ``pipeline run --format json`` prints them), errors scrubbed; ``reports`` maps each
+    notebook task that ran to its report page."""
+    secrets = _secrets(cfg)
+    tasks = [{**t, "error": clean(t["error"], secrets) if t.get("error") else t.get("error"),
+              "reason": clean(t.get("reason") or "", secrets)} for t in tasks]
+    failed = [t for t in tasks if t["status"] == "failed"]
+    return {"kind": "pipeline", "pipeline": pipeline, "id": run_id, "status": status, "slot": slot,
+            "trigger": trigger, "parameters": dict(parameters or {}),
+            "error": f"task {failed[0]['name']} failed: {failed[0]['error'] or failed[0]['reason']}" if failed else None,
+            "tasks": tasks,
+            "reports": {t["name"]: str(cfg.reports_dir / f"{pipeline}.{t['name']}" / t["report_run"] / "report.html")
+                        for t in tasks if t.get("report_run") and t["status"] == "ran"}}
+
+
+def _email_lines(data: dict[str, Any]) -> tuple[str, list[str]]:
+    slot = f" (slot {data['slot']})" if data["slot"] else ""
+    if data.get("kind") == "pipeline":
+        lines = [f"pipeline: {data['pipeline']}", f"run: {data['id']}", f"status: {data['status']}",
+                 f"slot: {data['slot'] or '-'}", f"parameters: {json.dumps(data['parameters'])}",
+                 f"error: {data['error'] or '-'}", "tasks:"]
+        lines += [f"  {t['name']}: {t['status']} ({t['error'] or t['reason'] or '-'})" for t in data["tasks"]]
+        lines += [f"report page of {name}: {path}" for name, path in data["reports"].items()]
+        return f"[workbench] pipeline {data['pipeline']}: {data['status']}{slot}", lines
+    lines = [f"report: {data['report']}", f"run: {data['id']} (attempt {data['attempt']})",
+             f"status: {data['status']}", f"slot: {data['slot'] or '-'}",
+             f"parameters: {json.dumps(data['parameters'])}", f"error: {data['error'] or '-'}"]
+    if data.get("report_path"):
+        lines.append(f"report page: {data['report_path']}")
+    return f"[workbench] {data['report']}: {data['status']}{slot}", lines
+
+
 def _email(address: str, data: dict[str, Any], cfg: Config) -> None:
     smtp = cfg.notify.smtp
     if smtp is None:
@@ -80,12 +116,8 @@ def _email(address: str, data: dict[str, Any], cfg: Config) -> None:
     msg = EmailMessage()
     msg["From"] = smtp.from_
     msg["To"] = address
-    msg["Subject"] = f"[workbench] {data['report']}: {data['status']}" + (f" (slot {data['slot']})" if data["slot"] else "")
-    lines = [f"report: {data['report']}", f"run: {data['id']} (attempt {data['attempt']})",
-             f"status: {data['status']}", f"slot: {data['slot'] or '-'}",
-             f"parameters: {json.dumps(data['parameters'])}", f"error: {data['error'] or '-'}"]
-    if data.get("report_path"):
-        lines.append(f"report page: {data['report_path']}")
+    subject, lines = _email_lines(data)
+    msg["Subject"] = subject
     msg.set_content("\n".join(lines) + "\n")
     with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as s:
         if smtp.starttls:
@@ -97,8 +129,9 @@ def _email(address: str, data: dict[str, Any], cfg: Config) -> None:
 
 def notify(targets: list[str], run: Any, cfg: Config, *, log: Callable[[str], None] = print,
            sleep: Callable[[float], None] = time.sleep) -> dict[str, bool]:
-    """Send ``run`` to each target; ``target -> delivered``. Failures are logged, never raised."""
-    data = payload(run, cfg)
+    """Send ``run`` (a report run, or a :func:`pipeline_payload`) to each target;
+    ``target -> delivered``. Failures are logged, never raised."""
+    data = run if isinstance(run, dict) else payload(run, cfg)
     body = json.dumps(data).encode()
     out: dict[str, bool] = {}
     for target in targets:
@@ -123,4 +156,4 @@ def notify(targets: list[str], run: Any, cfg: Config, *, log: Callable[[str], No
     return out
 
 
-__all__ = ["notify", "payload", "run_json", "Path"]
+__all__ = ["notify", "payload", "pipeline_payload", "run_json", "Path"]
