@@ -32,10 +32,11 @@ demo: $(VENV)/.installed
 	$(BIN)/workbench pipeline run photo_popularity -p day $$(date -u +%F) --jobs 2
 	@echo "demo data: data/ (README there); reports: reports/index.html; notebooks: make lab"
 
-# The last seven days of the daily report, re-run only when the demo data or the notebook
-# changed since the last successful grid (Make compares the files' times).
+# The daily report on the demo's last seven days (its log ends yesterday, the last whole
+# day), re-run only when the demo data or the notebook changed since the last successful
+# grid (Make compares the files' times).
 reports/.demo-grid: data/.demo.json notebooks/daily_report.ipynb
-	$(BIN)/workbench run daily_report --grid day=$$(date -u -d '6 days ago' +%F)..$$(date -u +%F) --jobs 2
+	$(BIN)/workbench run daily_report --grid day=$$(date -u -d '7 days ago' +%F)..$$(date -u -d '1 day ago' +%F) --jobs 2
 	@touch $@
 
 # Apache Airflow in a venv of its own (its pins clash with ours), for the test that imports

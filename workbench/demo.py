@@ -221,7 +221,7 @@ def build(
 
     ``scale`` multiplies every row count (1.0: ~2,000 users, ~10,000 photos, ~60,000
     likes, ~300,000 events); the log covers the ``days`` days ending at ``end_day``
-    (default: today, UTC). ``app_url`` puts the OLTP tables into PostgreSQL or MariaDB
+    (default: yesterday, UTC, the last whole day). ``app_url`` puts the OLTP tables into PostgreSQL or MariaDB
     (or another SQLite file) instead of ``data/app.db``; its four tables are dropped and
     recreated. A build with the same arguments as the last one returns at once with
     ``reused=True`` unless ``force``.
@@ -252,8 +252,8 @@ def _check_args(scale: Any, seed: Any, days: Any, end_day: Any) -> dt.date:
         raise UsageError(f"demo seed must be an integer >= 0, got {seed!r}")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise UsageError(f"demo days must be an integer from 1 to {MAX_DAYS}, got {days!r}")
-    if end_day is None:
-        return dt.datetime.now(dt.timezone.utc).date()
+    if end_day is None:  # the last whole day: no row of the demo lies in the future
+        return dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     if isinstance(end_day, dt.datetime):
         return end_day.date()
     if not isinstance(end_day, dt.date):

@@ -29,7 +29,7 @@ def demo_cmd(
     app_url: Optional[str] = typer.Option(None, "--app-url", envvar="WORKBENCH_APP_URL", help="Write the OLTP tables into this PostgreSQL/MariaDB instead of data/app.db."),
     seed: int = typer.Option(42, "--seed", help="Random seed; the same seed gives the same data."),
     days: int = typer.Option(14, "--days", help="Days of activity to generate."),
-    end_day: Optional[str] = typer.Option(None, "--end-day", help="Last day of data, YYYY-MM-DD (default: today, UTC)."),
+    end_day: Optional[str] = typer.Option(None, "--end-day", help="Last day of data, YYYY-MM-DD (default: yesterday, UTC: the last whole day)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the data is already there."),
     root: Optional[Path] = typer.Option(None, "--root", help="Project folder to write data/ into (default: the one holding workbench.toml, else the current folder)."),
 ) -> None:
