@@ -276,3 +276,23 @@ def test_code_from_before_versions_still_works_on_a_migrated_file(legacy):
     assert (run.values, run.trigger, run.attempt, run.slot) == ({"n": 3}, "manual", 1, None)
     assert sql(legacy, "pragma user_version") == [(VERSION,)]
     assert os.getpid() == run.pid
+
+
+def test_index_trends_follow_the_day_not_the_run_order(tmp_path):
+    """A backfill runs old days after new ones: the index's sparkline is in day order, so
+    its last point is the newest day's value (a run-order line would end on October)."""
+    import re
+
+    from workbench.reports.site import build_index
+
+    log = RunLog(tmp_path / "runlog.db")
+    days = {"2026-11-02": 20, "2026-11-03": 30, "2026-10-01": 5, "2026-11-01": 10}  # in the order they ran
+    for i, (day, likes) in enumerate(days.items()):
+        log.add(f"r{i}", "daily", "x.ipynb", {"day": day, "top_n": 10}, status="running")
+        log.finish(f"r{i}", status="succeeded", ended_at=float(i + 1), duration=1.0, error=None, run_dir=None,
+                   report_path=None, notebook_path=None, values={"likes": likes}, sources=[])
+    html = build_index(tmp_path, log).read_text()
+    (points,) = re.findall(r'<polyline[^>]* points="([^"]+)"', html)
+    ys = [float(p.split(",")[1]) for p in points.split()]
+    assert ys == sorted(ys, reverse=True)  # 5, 10, 20, 30 by day: rising all along (SVG y grows downwards)
+    assert "4 runs: min 5, max 30, last 30" in html

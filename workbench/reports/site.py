@@ -52,9 +52,33 @@ def _link(run: Run, path: str | None, label: str) -> str:
     return f'<a href="{html.escape(path)}">{label}</a>'
 
 
+def _day_key(runs: list[Run]) -> str | None:
+    """The parameter every run has as an ISO date (or datetime), if one: the axis of the trend."""
+    import datetime as dt
+
+    if not runs:
+        return None
+    for name in runs[0].parameters:
+        try:
+            for r in runs:
+                dt.datetime.fromisoformat(str(r.parameters[name]))
+        except (KeyError, ValueError):
+            continue
+        return name
+    return None
+
+
 def _trends(runs: list[Run]) -> str:
+    """The recorded values of the last successful runs as sparklines, in the order of the
+    day they are about (the slot, or a date parameter such as ``day``), else in run order:
+    a backfilled October run plotted after November's would draw a false drop."""
     series: dict[str, list[Any]] = defaultdict(list)
-    for run in reversed([r for r in runs if r.status == "succeeded"][:TREND]):
+    good = list(reversed([r for r in runs if r.status == "succeeded"][:TREND]))  # oldest run first
+    if good and all(r.slot for r in good):
+        good.sort(key=lambda r: r.slot)
+    elif (key := _day_key(good)) is not None:
+        good.sort(key=lambda r: str(r.parameters[key]))  # stable: reruns of a day keep their run order
+    for run in good:
         for name, value in run.values.items():
             series[name].append(value)
     rows = []
